@@ -1,0 +1,76 @@
+# ThVC developer and CI entry points.  `make help` lists them.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+VENV          := .venv
+PYTHON        := $(VENV)/bin/python
+PIP           := $(VENV)/bin/pip
+STAMP_INSTALL := $(VENV)/.stamp-install
+# Extra arguments for both pytest passes of `make test`, e.g. PYTEST_ARGS="-k dav -x".
+PYTEST_ARGS   ?=
+
+SYSTEM_PACKAGES := postgresql litmus rclone nextcloud-desktop-cmd owncloud-client-cmd
+SYSTEM_COMMANDS := litmus rclone nextcloudcmd owncloudcmd
+# root runs apt-get directly; anyone else through sudo (if there is one)
+SUDO := $(shell if [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then echo sudo; fi)
+
+.PHONY: help install system-deps test run lint bench bench-quick clean
+
+help: ## list the targets
+	@echo "ThVC make targets:"
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) \
+	  | awk 'BEGIN {FS = ":.*## "} {printf "  %-12s %s\n", $$1, $$2}'
+
+install: $(STAMP_INSTALL) ## create .venv and install the pinned dependencies and thvc (editable)
+
+$(PYTHON):
+	python3 -m venv $(VENV)
+
+$(STAMP_INSTALL): requirements.lock pyproject.toml | $(PYTHON)
+	$(PIP) install -r requirements.lock
+	$(PIP) install --no-deps -e .
+	touch $@
+
+system-deps: ## install PostgreSQL, litmus, rclone and the sync clients (apt) if missing
+	@missing=""; \
+	compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing="$$missing initdb"; \
+	for cmd in $(SYSTEM_COMMANDS); do \
+	  command -v "$$cmd" >/dev/null 2>&1 || missing="$$missing $$cmd"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "system-deps: all present"; exit 0; fi; \
+	echo "system-deps: missing:$$missing -> installing $(SYSTEM_PACKAGES)"; \
+	if [ "$$(id -u)" -ne 0 ] && [ -z "$(SUDO)" ]; then \
+	  echo "system-deps: not root and no sudo; install as root: apt-get install $(SYSTEM_PACKAGES)" >&2; \
+	  exit 1; \
+	fi; \
+	$(SUDO) apt-get update; \
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	  $(SYSTEM_PACKAGES); \
+	echo "system-deps: done. (A Debian cluster on port 5432 may run; the tests do not use it:"; \
+	echo "             they start their own cluster on a Unix socket under /tmp, without TCP.)"
+
+test: install system-deps ## lint, then the test suite on SQLite and on PostgreSQL
+	scripts/test.sh $(PYTEST_ARGS)
+
+run: install ## initialise (prints the first operator's credentials once) and serve
+	$(VENV)/bin/thvc init
+	exec $(VENV)/bin/thvc serve
+
+lint: install ## ruff check, ruff format --check, mypy
+	@rc=0; \
+	echo "+ ruff check src tests"; $(VENV)/bin/ruff check src tests || rc=1; \
+	echo "+ ruff format --check src tests"; $(VENV)/bin/ruff format --check src tests || rc=1; \
+	echo "+ mypy"; $(VENV)/bin/mypy || rc=1; \
+	exit $$rc
+
+bench: ## benchmarks (placeholder)
+	@echo "benchmarks: not yet implemented (see issue 7)"
+
+bench-quick: ## quick benchmarks (placeholder)
+	@echo "benchmarks: not yet implemented (see issue 7)"
+
+clean: ## remove var/ and caches (keeps .venv)
+	rm -rf var/ .pytest_cache/ .ruff_cache/ .mypy_cache/ build/ dist/ src/*.egg-info/
+	find src tests scripts -type d -name __pycache__ -prune -exec rm -rf {} + 2>/dev/null || true

@@ -1,0 +1,3 @@
+"""ThVC: a sovereign administration cloud."""
+
+__version__ = "0.1.0"

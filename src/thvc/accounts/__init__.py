@@ -1,0 +1,1 @@
+"""Users, groups, roles, passwords, app passwords and login throttling."""

@@ -1,0 +1,456 @@
+"""Users, groups, app passwords, and authentication with throttling."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from thvc.accounts.models import (
+    AppPassword,
+    CredentialCache,
+    Group,
+    GroupMember,
+    LoginThrottle,
+    Role,
+    User,
+    UserState,
+)
+from thvc.accounts.passwords import (
+    MIN_PASSWORD_LENGTH,
+    generate_app_password,
+    hash_password,
+    token_hash,
+    verify_password,
+)
+from thvc.audit import AuditLog
+from thvc.db.engine import Database
+from thvc.db.types import utcnow
+from thvc.errors import (
+    AlreadyExists,
+    BadRequest,
+    NotAuthenticated,
+    NotFound,
+    TooManyFailedLogins,
+)
+from thvc.settings import Settings
+from thvc.tenants.models import Tenant, TenantState
+
+LOCAL_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
+GROUP_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
+
+
+def split_login(login: str) -> tuple[str, str]:
+    """``anna@lauscha`` -> (``anna``, ``lauscha``); raises BadRequest otherwise."""
+    name, sep, slug = login.strip().lower().rpartition("@")
+    if not sep or not LOCAL_NAME.match(name) or not slug:
+        raise BadRequest(f"invalid login {login!r}: expected NAME@TENANT, e.g. anna@lauscha")
+    return name, slug
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is making a request, as the core needs to know it."""
+
+    user_id: int
+    login: str
+    tenant_id: int
+    role: Role
+    display_name: str
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role is Role.OPERATOR
+
+
+def principal_of(user: User) -> Principal:
+    return Principal(
+        user.id, user.login, user.tenant_id, user.role, user.display_name or user.login
+    )
+
+
+class AccountService:
+    """Accounts of every tenant. ``cache_secret`` keys the credential cache's HMAC."""
+
+    def __init__(
+        self, db: Database, *, audit: AuditLog, settings: Settings, cache_secret: bytes
+    ) -> None:
+        self.db = db
+        self.audit = audit
+        self.settings = settings
+        self.cache_secret = cache_secret
+
+    # -- users -------------------------------------------------------------
+
+    def create_user(
+        self,
+        login: str,
+        password: str | None,
+        *,
+        role: Role = Role.MEMBER,
+        quota_bytes: int | None = None,
+        display_name: str = "",
+        email: str | None = None,
+        actor: str = "system",
+    ) -> User:
+        name, slug = split_login(login)
+        if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+            raise BadRequest(f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
+        pw_hash = hash_password(password) if password is not None else None
+        with self.db.write() as s:
+            tenant = s.scalar(select(Tenant).where(Tenant.slug == slug))
+            if tenant is None or tenant.state is TenantState.DELETED:
+                raise NotFound(f"no tenant {slug!r}")
+            if role is Role.OPERATOR and tenant.kind.value != "platform":
+                raise BadRequest("operators belong to the platform tenant")
+            if s.scalar(select(User.id).where(User.login == f"{name}@{slug}")) is not None:
+                raise AlreadyExists(f"user {name}@{slug} exists already")
+            user = User(
+                tenant_id=tenant.id,
+                name=name,
+                login=f"{name}@{slug}",
+                role=role,
+                password_hash=pw_hash,
+                quota_bytes=quota_bytes,
+                display_name=display_name or name,
+                email=email,
+            )
+            s.add(user)
+            s.flush()
+            self.audit.record(
+                s,
+                action="user.create",
+                tenant_id=tenant.id,
+                actor=actor,
+                target=user.login,
+                detail={"role": role.value, "quota": quota_bytes},
+            )
+            return user
+
+    def get_user(self, session: Session, login: str) -> User:
+        user = session.scalar(select(User).where(User.login == login.strip().lower()))
+        if user is None:
+            raise NotFound(f"no user {login!r}")
+        return user
+
+    def list_users(self, tenant_slug: str | None = None) -> Sequence[tuple[User, str]]:
+        with self.db.read() as s:
+            q = select(User, Tenant.slug).join(Tenant, Tenant.id == User.tenant_id)
+            if tenant_slug:
+                q = q.where(Tenant.slug == tenant_slug)
+            return [(u, t) for u, t in s.execute(q.order_by(User.login)).tuples()]
+
+    def set_state(self, login: str, state: UserState, *, actor: str = "system") -> User:
+        with self.db.write() as s:
+            user = self.get_user(s, login)
+            user.state = state
+            s.execute(delete(CredentialCache).where(CredentialCache.user_id == user.id))
+            self.audit.record(
+                s,
+                action=f"user.{'enable' if state is UserState.ACTIVE else 'disable'}",
+                tenant_id=user.tenant_id,
+                actor=actor,
+                target=user.login,
+            )
+            return user
+
+    def delete_user(self, login: str, *, actor: str = "system") -> None:
+        with self.db.write() as s:
+            user = self.get_user(s, login)
+            self.audit.record(
+                s, action="user.delete", tenant_id=user.tenant_id, actor=actor, target=user.login
+            )
+            s.delete(user)
+
+    def set_password(self, login: str, password: str, *, actor: str = "system") -> None:
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise BadRequest(f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
+        pw_hash = hash_password(password)
+        with self.db.write() as s:
+            user = self.get_user(s, login)
+            user.password_hash = pw_hash
+            s.execute(delete(CredentialCache).where(CredentialCache.user_id == user.id))
+            self.audit.record(
+                s, action="user.password", tenant_id=user.tenant_id, actor=actor, target=user.login
+            )
+
+    # -- app passwords -----------------------------------------------------
+
+    def create_app_password(self, login: str, name: str, *, actor: str = "system") -> str:
+        """Return the new app password; only its hash is stored, so it is shown once."""
+        if not name.strip() or len(name) > 100:
+            raise BadRequest("an app password needs a name of 1-100 characters")
+        token = generate_app_password()
+        with self.db.write() as s:
+            user = self.get_user(s, login)
+            if (
+                s.scalar(
+                    select(AppPassword.id).where(
+                        AppPassword.user_id == user.id, AppPassword.name == name
+                    )
+                )
+                is not None
+            ):
+                raise AlreadyExists(f"{login} has an app password named {name!r} already")
+            s.add(
+                AppPassword(
+                    user_id=user.id, name=name, token_hash=token_hash(token), hint=token[-4:]
+                )
+            )
+            self.audit.record(
+                s,
+                action="app-password.create",
+                tenant_id=user.tenant_id,
+                actor=actor,
+                target=user.login,
+                detail={"name": name},
+            )
+        return token
+
+    def list_app_passwords(self, login: str) -> Sequence[AppPassword]:
+        with self.db.read() as s:
+            user = self.get_user(s, login)
+            return s.scalars(
+                select(AppPassword).where(AppPassword.user_id == user.id).order_by(AppPassword.name)
+            ).all()
+
+    def revoke_app_password(self, login: str, name: str, *, actor: str = "system") -> None:
+        with self.db.write() as s:
+            user = self.get_user(s, login)
+            app = s.scalar(
+                select(AppPassword).where(AppPassword.user_id == user.id, AppPassword.name == name)
+            )
+            if app is None:
+                raise NotFound(f"{login} has no app password named {name!r}")
+            s.delete(app)  # the cached credentials go with it (ON DELETE CASCADE)
+            s.execute(delete(CredentialCache).where(CredentialCache.app_password_id == app.id))
+            self.audit.record(
+                s,
+                action="app-password.revoke",
+                tenant_id=user.tenant_id,
+                actor=actor,
+                target=user.login,
+                detail={"name": name},
+            )
+
+    # -- groups ------------------------------------------------------------
+
+    def create_group(self, tenant_slug: str, name: str, *, actor: str = "system") -> Group:
+        if not GROUP_NAME.match(name):
+            raise BadRequest(f"invalid group name {name!r}")
+        with self.db.write() as s:
+            tenant = s.scalar(select(Tenant).where(Tenant.slug == tenant_slug))
+            if tenant is None:
+                raise NotFound(f"no tenant {tenant_slug!r}")
+            if (
+                s.scalar(select(Group.id).where(Group.tenant_id == tenant.id, Group.name == name))
+                is not None
+            ):
+                raise AlreadyExists(f"group {name}@{tenant_slug} exists already")
+            group = Group(tenant_id=tenant.id, name=name, display_name=name)
+            s.add(group)
+            s.flush()
+            self.audit.record(
+                s,
+                action="group.create",
+                tenant_id=tenant.id,
+                actor=actor,
+                target=f"{name}@{tenant_slug}",
+            )
+            return group
+
+    def _group(self, s: Session, tenant_id: int, name: str) -> Group:
+        group = s.scalar(select(Group).where(Group.tenant_id == tenant_id, Group.name == name))
+        if group is None:
+            raise NotFound(f"no group {name!r} in this tenant")
+        return group
+
+    def add_to_group(self, group: str, login: str, *, actor: str = "system") -> None:
+        with self.db.write() as s:
+            user = self.get_user(s, login)
+            g = self._group(s, user.tenant_id, group)
+            if s.get(GroupMember, (g.id, user.id)) is None:
+                s.add(GroupMember(group_id=g.id, user_id=user.id))
+            self.audit.record(
+                s,
+                action="group.add",
+                tenant_id=user.tenant_id,
+                actor=actor,
+                target=user.login,
+                detail={"group": group},
+            )
+
+    def remove_from_group(self, group: str, login: str, *, actor: str = "system") -> None:
+        with self.db.write() as s:
+            user = self.get_user(s, login)
+            g = self._group(s, user.tenant_id, group)
+            member = s.get(GroupMember, (g.id, user.id))
+            if member is None:
+                raise NotFound(f"{login} is not in group {group!r}")
+            s.delete(member)
+            self.audit.record(
+                s,
+                action="group.remove",
+                tenant_id=user.tenant_id,
+                actor=actor,
+                target=user.login,
+                detail={"group": group},
+            )
+
+    # -- authentication ----------------------------------------------------
+
+    def _cache_key(self, login: str, secret: str) -> str:
+        msg = login.encode() + b"\0" + secret.encode()
+        return hmac.new(self.cache_secret, msg, hashlib.sha256).hexdigest()
+
+    def authenticate(self, login: str, secret: str, *, client: str | None) -> Principal:
+        """Verify a login name and a password or app password.
+
+        Raises TooManyFailedLogins while the account or the client address is
+        throttled, NotAuthenticated otherwise on failure. A success is
+        remembered for ``auth_cache_seconds`` under a keyed hash, so the next
+        request of a sync client costs one indexed read instead of argon2.
+        """
+        login = login.strip().lower()
+        now = utcnow()
+        key = self._cache_key(login, secret)
+        keys = [f"acct:{login}", f"addr:{client or '-'}"]
+        with self.db.read() as s:
+            self._check_throttle(s, keys, now)
+            hit = s.execute(
+                select(User)
+                .join(CredentialCache, CredentialCache.user_id == User.id)
+                .join(Tenant, Tenant.id == User.tenant_id)
+                .where(
+                    CredentialCache.key == key,
+                    CredentialCache.expires_at > now,
+                    User.state == UserState.ACTIVE,
+                    Tenant.state == TenantState.ACTIVE,
+                )
+            ).scalar_one_or_none()
+            if hit is not None and (hit.expires_at is None or hit.expires_at > now):
+                return principal_of(hit)
+            found = (
+                s.execute(
+                    select(User, Tenant)
+                    .join(Tenant, Tenant.id == User.tenant_id)
+                    .where(User.login == login)
+                )
+                .tuples()
+                .one_or_none()
+            )
+        # The slow verification runs outside any transaction.
+        app_id: int | None = None
+        ok = False
+        if found is not None:
+            user, tenant = found
+            if len(secret) == 29 and secret.count("-") == 4:
+                with self.db.read() as s:
+                    app_id = s.scalar(
+                        select(AppPassword.id).where(
+                            AppPassword.user_id == user.id,
+                            AppPassword.token_hash == token_hash(secret),
+                        )
+                    )
+                ok = app_id is not None
+            if not ok:
+                ok = verify_password(user.password_hash, secret)
+        else:
+            verify_password(None, secret)
+        with self.db.write() as s:
+            if not ok or found is None:
+                delay = self._record_failure(s, keys, now)
+                self.audit.record(
+                    s,
+                    action="login",
+                    outcome="failure",
+                    actor=login,
+                    client=client,
+                    tenant_id=found[1].id if found else None,
+                    detail={"delay": delay},
+                )
+                raise NotAuthenticated("wrong login name or password")
+            user, tenant = found
+            problem = None
+            if tenant.state is not TenantState.ACTIVE:
+                problem = f"tenant {tenant.slug} is {tenant.state.value}"
+            elif user.state is not UserState.ACTIVE:
+                problem = "account is disabled"
+            elif user.expires_at is not None and user.expires_at <= now:
+                problem = "account has expired"
+            if problem:
+                self.audit.record(
+                    s,
+                    action="login",
+                    outcome="denied",
+                    actor=login,
+                    client=client,
+                    tenant_id=tenant.id,
+                    detail={"reason": problem},
+                )
+                raise NotAuthenticated(problem)
+            s.execute(delete(LoginThrottle).where(LoginThrottle.key == keys[0]))
+            if self.settings.auth_cache_seconds:
+                s.merge(
+                    CredentialCache(
+                        key=key,
+                        user_id=user.id,
+                        app_password_id=app_id,
+                        expires_at=now + timedelta(seconds=self.settings.auth_cache_seconds),
+                    )
+                )
+            if app_id is not None:
+                app = s.get(AppPassword, app_id)
+                if app is not None:
+                    app.last_used_at = now
+            self.audit.record(
+                s,
+                action="login",
+                actor=login,
+                client=client,
+                tenant_id=tenant.id,
+                detail={"method": "app-password" if app_id else "password"},
+            )
+            return principal_of(user)
+
+    def _check_throttle(self, s: Session, keys: list[str], now: datetime) -> None:
+        blocked = s.scalars(
+            select(LoginThrottle.blocked_until).where(
+                LoginThrottle.key.in_(keys), LoginThrottle.blocked_until > now
+            )
+        ).all()
+        if blocked:
+            until = max(b for b in blocked if b is not None)
+            raise TooManyFailedLogins(max(1, math.ceil((until - now).total_seconds())))
+
+    def _record_failure(self, s: Session, keys: list[str], now: datetime) -> int:
+        """Count a failure under each key; from the free allowance on, delays double."""
+        longest = 0
+        for key in keys:
+            row = s.get(LoginThrottle, key, with_for_update=True)
+            if row is None:
+                row = LoginThrottle(key=key, failures=0, last_failure_at=now)
+                s.add(row)
+            elif (now - row.last_failure_at) > timedelta(days=1):
+                row.failures = 0
+            row.failures += 1
+            row.last_failure_at = now
+            over = row.failures - self.settings.login_free_failures
+            if over >= 0:
+                delay = min(self.settings.login_max_delay_seconds, 2 ** min(over, 20))
+                row.blocked_until = now + timedelta(seconds=delay)
+                longest = max(longest, delay)
+        s.flush()
+        return longest
+
+    def clean_credential_cache(self) -> int:
+        with self.db.write() as s:
+            res = s.execute(delete(CredentialCache).where(CredentialCache.expires_at <= utcnow()))
+            return int(res.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,56 @@
+"""Small durable-filesystem helpers shared by the key file and the local store."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def fsync_dir(path: Path) -> None:
+    """Make the entries of directory ``path`` (creations, renames) durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def make_dirs(path: Path, mode: int = 0o700) -> None:
+    """Create ``path`` and any missing parents, each made durable in its parent.
+
+    A directory that already exists is left as it is. Without the parent fsync a
+    crash could forget a freshly made directory, and with it the blobs renamed
+    into it after their own fsync.
+    """
+    if path.is_dir():
+        return
+    make_dirs(path.parent, mode)
+    try:
+        path.mkdir(mode=mode)
+    except FileExistsError:
+        # Another writer made it between our check and mkdir; it fsyncs the parent.
+        if not path.is_dir():
+            raise
+        return
+    fsync_dir(path.parent)
+
+
+def write_all(fd: int, data: bytes | memoryview) -> None:
+    """``os.write`` until every byte is written (it may write fewer)."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def read_exact(fd: int, size: int) -> bytes:
+    """Read up to ``size`` bytes, fewer only at end of file."""
+    parts: list[bytes] = []
+    remaining = size
+    while remaining:
+        part = os.read(fd, remaining)
+        if not part:
+            break
+        parts.append(part)
+        remaining -= len(part)
+    return b"".join(parts)

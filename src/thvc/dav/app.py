@@ -1,0 +1,97 @@
+"""The WebDAV endpoint: authenticate, resolve the path, dispatch to ``do_<METHOD>``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from thvc.accounts.services import AccountService, Principal
+from thvc.dav import copy, delete, get, mkcol, move, options, propfind, proppatch, put, responses
+from thvc.dav.context import DavContext, run
+from thvc.dav.errors import CHALLENGE, to_response
+from thvc.errors import NotAuthenticated
+from thvc.files import paths
+from thvc.files.services import FileService
+from thvc.settings import Settings
+
+Handler = Callable[[DavContext], Awaitable[Response]]
+
+HANDLERS: dict[str, Handler] = {
+    "OPTIONS": options.do_OPTIONS,
+    "PROPFIND": propfind.do_PROPFIND,
+    "PROPPATCH": proppatch.do_PROPPATCH,
+    "GET": get.do_GET,
+    "HEAD": get.do_HEAD,
+    "PUT": put.do_PUT,
+    "DELETE": delete.do_DELETE,
+    "MKCOL": mkcol.do_MKCOL,
+    "COPY": copy.do_COPY,
+    "MOVE": move.do_MOVE,
+}
+
+
+async def authenticate(request: Request, accounts: AccountService) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic" or not value:
+        raise NotAuthenticated("authentication required")
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise NotAuthenticated("malformed Basic credentials") from None
+    login, sep, secret = decoded.partition(":")
+    if not sep:
+        raise NotAuthenticated("malformed Basic credentials")
+    client = request.client.host if request.client else None
+    return await run(accounts.authenticate, login, secret, client=client)
+
+
+class DavApp:
+    """An ASGI app serving ``{prefix}/{login}/...`` for one URL prefix."""
+
+    def __init__(
+        self, prefix: str, *, settings: Settings, accounts: AccountService, files: FileService
+    ) -> None:
+        assert prefix.startswith("/") and not prefix.endswith("/")
+        self.prefix = prefix
+        self.settings = settings
+        self.accounts = accounts
+        self.files = files
+
+    async def handle(self, request: Request) -> Response:
+        method = request.method.upper()
+        handler = HANDLERS.get(method)
+        try:
+            if handler is None:
+                return responses.error(
+                    405 if method in ("LOCK", "UNLOCK") else 501,
+                    f"{method} is not supported",
+                    headers={"Allow": options.ALLOW},
+                )
+            actor = await authenticate(request, self.accounts)
+            raw = request.scope.get("raw_path") or request.scope["path"].encode()
+            raw = raw.split(b"?", 1)[0]
+            rest = raw[len(self.prefix) :]
+            segments = paths.segments_from_url(rest)
+            if not segments:
+                if method == "OPTIONS":
+                    return responses.empty(200, {"DAV": "1", "Allow": options.ALLOW})
+                return responses.error(404, "name a user: /files/USER@TENANT/")
+            login, *inner = segments
+            loc = await run(self.files.locate, actor, login, inner)
+            ctx = DavContext(request, self.files, self.settings, actor, self.prefix, login, loc)
+            return await handler(ctx)
+        except Exception as exc:  # mapped once, here
+            return to_response(exc)
+
+    async def __call__(self, scope: object, receive: object, send: object) -> None:
+        request = Request(scope, receive)  # type: ignore[arg-type]
+        response = await self.handle(request)
+        await response(scope, receive, send)  # type: ignore[arg-type]
+
+
+__all__ = ["CHALLENGE", "DavApp"]

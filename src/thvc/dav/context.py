@@ -1,0 +1,120 @@
+"""What every method handler receives, and the request parsing they share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
+from urllib.parse import quote, urlsplit
+
+import anyio.to_thread
+from starlette.requests import Request
+
+from thvc.accounts.services import Principal
+from thvc.errors import BadRequest
+from thvc.files import paths
+from thvc.files.services import FileService, Location
+from thvc.settings import Settings
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class PayloadTooLarge(BadRequest):
+    """The request body is larger than this server accepts for it."""
+
+
+class BadGateway(BadRequest):
+    """The Destination names another server."""
+
+
+async def run(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a blocking core call in the thread pool."""
+    return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs))
+
+
+@dataclass(frozen=True)
+class DavContext:
+    """One request, authenticated and resolved."""
+
+    request: Request
+    files: FileService
+    settings: Settings
+    actor: Principal
+    prefix: str  # e.g. "/dav/files" or "/remote.php/dav/files"
+    login: str  # the login named in the URL
+    loc: Location
+
+    @property
+    def client(self) -> str | None:
+        return self.request.client.host if self.request.client else None
+
+    def href(self, segments: tuple[str, ...], is_dir: bool) -> str:
+        path = "".join("/" + quote(s, safe="") for s in segments)
+        tail = "/" if is_dir else ""
+        return f"{self.prefix}/{quote(self.login, safe='@')}{path}{tail}"
+
+    def header(self, name: str) -> str | None:
+        return self.request.headers.get(name)
+
+    async def read_xml_body(self) -> bytes:
+        """The body, streamed into memory up to ``max_xml_body`` bytes (XML bodies only)."""
+        limit = self.settings.max_xml_body
+        declared = self.header("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise PayloadTooLarge(f"the XML body is larger than {limit} bytes")
+        buf = bytearray()
+        async for chunk in self.request.stream():
+            buf += chunk
+            if len(buf) > limit:
+                raise PayloadTooLarge(f"the XML body is larger than {limit} bytes")
+        return bytes(buf)
+
+    async def destination(self) -> Location:
+        """Resolve the Destination header (RFC 4918 §10.3) to a location of the same user."""
+        raw = self.header("destination")
+        if not raw:
+            raise BadRequest("the Destination header is missing")
+        parts = urlsplit(raw)
+        if parts.netloc and parts.netloc != self.request.headers.get("host", parts.netloc):
+            raise BadGateway("the Destination is on another server")
+        raw_path = (
+            parts.path.encode("latin-1", "strict")
+            if parts.path.isascii()
+            else (quote(parts.path, safe="/%@").encode())
+        )
+        base = f"{self.prefix}/".encode()
+        if not raw_path.startswith(base):
+            raise BadGateway("the Destination is outside this WebDAV tree")
+        rest = raw_path[len(base) :]
+        login_raw, _, tail = rest.partition(b"/")
+        segments = paths.segments_from_url(tail)
+        login = paths.segments_from_url(login_raw)
+        if len(login) != 1:
+            raise BadRequest("the Destination has no user")
+        return await run(self.files.locate, self.actor, login[0], segments)
+
+
+def depth(ctx: DavContext, default: str, allowed: tuple[str, ...]) -> str:
+    value = (ctx.header("depth") or default).strip().lower()
+    if value not in allowed:
+        raise BadRequest(f"Depth {value!r} is not allowed here (use {', '.join(allowed)})")
+    return value
+
+
+def overwrite(ctx: DavContext) -> bool:
+    value = (ctx.header("overwrite") or "T").strip().upper()
+    if value not in ("T", "F"):
+        raise BadRequest("Overwrite must be T or F")
+    return value == "T"
+
+
+def etag_header(etag: str) -> str:
+    return f'"{etag}"'
+
+
+def strip_etag(value: str) -> str:
+    value = value.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    return value.strip('"')

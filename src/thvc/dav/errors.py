@@ -1,0 +1,66 @@
+"""Core errors to WebDAV statuses, decided once, on the error families."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.responses import Response
+
+from thvc.blobs import BlobError
+from thvc.dav import responses
+from thvc.dav.context import BadGateway, PayloadTooLarge
+from thvc.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotAuthenticated,
+    NotFound,
+    PreconditionFailed,
+    QuotaExceeded,
+    ThvcError,
+    TooManyFailedLogins,
+)
+from thvc.files.errors import IsCollection
+
+log = logging.getLogger("thvc.dav")
+
+CHALLENGE = {"WWW-Authenticate": 'Basic realm="ThVC", charset="UTF-8"'}
+
+# Most specific first: the first base class that matches decides.
+STATUS: list[tuple[type[ThvcError], int]] = [
+    (PayloadTooLarge, 413),
+    (BadGateway, 502),
+    (BadRequest, 400),
+    (NotAuthenticated, 401),
+    (TooManyFailedLogins, 429),
+    (NotFound, 404),
+    (Forbidden, 403),
+    (IsCollection, 405),
+    (Conflict, 409),
+    (PreconditionFailed, 412),
+    (QuotaExceeded, 507),
+]
+
+
+def to_response(exc: Exception) -> Response:
+    if isinstance(exc, ThvcError):
+        for cls, status in STATUS:
+            if isinstance(exc, cls):
+                headers: dict[str, str] = {}
+                if status == 401:
+                    headers.update(CHALLENGE)
+                if isinstance(exc, TooManyFailedLogins):
+                    headers["Retry-After"] = str(exc.resets_in)
+                condition = "quota-not-exceeded" if status == 507 else ""
+                return responses.error(
+                    status,
+                    exc.message,
+                    exception=type(exc).__name__,
+                    condition=condition,
+                    headers=headers,
+                )
+    if isinstance(exc, BlobError):
+        log.error("blob store error: %s", exc, exc_info=exc)
+        return responses.error(500, "the stored content could not be read")
+    log.error("unexpected error", exc_info=exc)
+    return responses.error(500, "internal server error")

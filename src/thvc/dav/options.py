@@ -1,0 +1,16 @@
+"""OPTIONS (RFC 4918 §10.1): what this server speaks."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from thvc.dav import responses
+from thvc.dav.context import DavContext
+
+ALLOW = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE"
+
+
+async def do_OPTIONS(ctx: DavContext) -> Response:
+    return responses.empty(
+        200, {"DAV": "1", "Allow": ALLOW, "MS-Author-Via": "DAV", "Accept-Ranges": "bytes"}
+    )

@@ -1,0 +1,66 @@
+"""Live properties: a table of getters from an Entry to XML text.
+
+Each getter returns the property's inner XML (already escaped) or None when
+the property does not apply to that resource (then it is reported 404).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from thvc.dav.xml import DAV, NC, OC, escape, http_date, iso_date
+from thvc.files.services import Entry
+
+
+@dataclass(frozen=True)
+class Quota:
+    used: int
+    available: int | None
+
+
+Getter = Callable[[Entry, Quota | None], str | None]
+
+
+def _permissions(e: Entry, q: Quota | None) -> str:
+    # Nextcloud's letters: (S)hared, (R)eshare, (M)ounted, (D)elete, (N)ame change,
+    # (V) move, (W)rite, (C)reate file, (K) create folder.
+    if not e.writable:
+        return ""
+    if e.is_space_root:
+        return "CK" if e.is_dir else ""
+    return "RDNVCK" if e.is_dir else "RDNVW"
+
+
+LIVE: dict[tuple[str, str], Getter] = {
+    (DAV, "resourcetype"): lambda e, q: "<d:collection/>" if e.is_dir else "",
+    (DAV, "getcontentlength"): lambda e, q: None if e.is_dir else str(e.size),
+    (DAV, "getcontenttype"): lambda e, q: (
+        None if e.is_dir else escape(e.content_type or "application/octet-stream")
+    ),
+    (DAV, "getetag"): lambda e, q: escape(f'"{e.etag}"'),
+    (DAV, "getlastmodified"): lambda e, q: http_date(e.mtime),
+    (DAV, "creationdate"): lambda e, q: iso_date(e.created_at),
+    (DAV, "displayname"): lambda e, q: escape(e.name),
+    # RFC 4331; only for collections, and never in allprop.
+    (DAV, "quota-used-bytes"): lambda e, q: str(q.used) if e.is_dir and q else None,
+    (DAV, "quota-available-bytes"): lambda e, q: (
+        None if not e.is_dir or q is None else str(q.available if q.available is not None else -3)
+    ),
+    (OC, "fileid"): lambda e, q: str(e.id),
+    (OC, "id"): lambda e, q: f"{e.id:08d}thvc",
+    (OC, "size"): lambda e, q: str(e.size),
+    (OC, "permissions"): _permissions,
+    (OC, "checksums"): lambda e, q: (
+        None if e.is_dir or not e.sha256 else f"<oc:checksum>SHA256:{e.sha256}</oc:checksum>"
+    ),
+    (NC, "has-preview"): lambda e, q: "false",
+    (NC, "is-encrypted"): lambda e, q: "0",
+}
+
+# RFC 4918 §9.1: allprop returns the properties this specification defines
+# (and the dead ones), not expensive or foreign extensions.
+ALLPROP = [k for k in LIVE if k[0] == DAV and not k[1].startswith("quota")]
+NEEDS_QUOTA = {(DAV, "quota-used-bytes"), (DAV, "quota-available-bytes")}
+# Computed by the server: a PROPPATCH may not change them.
+PROTECTED = set(LIVE) | {(DAV, "lockdiscovery"), (DAV, "supportedlock")}

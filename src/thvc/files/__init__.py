@@ -1,0 +1,1 @@
+"""Spaces, the node tree, versions, trash, quota accounting and permission checks."""

@@ -1,0 +1,1171 @@
+"""The file service: every change to the tree goes through here.
+
+Each public method checks permission and quota, changes the tree, updates the
+etags and sizes of all ancestors and the quota counters, and records the audit
+event, in one database transaction. Blob bytes are written (and fsynced)
+before that transaction, so a crash leaves either the old state or the new
+one; a blob whose transaction never committed is an orphan for ``fsck``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, literal, or_, select, union, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from thvc.accounts.models import GroupMember, User
+from thvc.accounts.services import Principal
+from thvc.audit import AuditLog
+from thvc.blobs import BlobInfo, BlobStore, BlobWriter, DataKey
+from thvc.db.engine import Database
+from thvc.db.types import utcnow
+from thvc.errors import (
+    AlreadyExists,
+    BadRequest,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    QuotaExceeded,
+)
+from thvc.files import paths
+from thvc.files.errors import (
+    IntoItself,
+    IsCollection,
+    NodeNotFound,
+    NotCollection,
+    ParentMissing,
+    ProtectedNode,
+    ReadOnly,
+)
+from thvc.files.keys import TenantKeys
+from thvc.files.models import (
+    Blob,
+    DeadProperty,
+    Node,
+    Space,
+    SpaceKind,
+    SpaceMember,
+    SpaceRole,
+    Version,
+)
+from thvc.tenants.models import Tenant
+
+ROLE_RANK = {SpaceRole.VIEWER: 1, SpaceRole.EDITOR: 2, SpaceRole.MANAGER: 3}
+
+
+def new_etag() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A team space as it appears in a user's root folder."""
+
+    name: str
+    space_id: int
+    role: SpaceRole
+
+
+@dataclass(frozen=True)
+class Location:
+    """A resolved request path: a space, a path in it, and what the caller may do there."""
+
+    login: str
+    segments: tuple[str, ...]
+    space_id: int
+    tenant_id: int
+    path: str
+    role: SpaceRole
+    # The name under which a team space is mounted in the user's root, if any.
+    mount: str | None = None
+    # The personal root also lists the mounts.
+    mounts: tuple[Mount, ...] = ()
+
+    @property
+    def is_space_root(self) -> bool:
+        return self.path == ""
+
+    @property
+    def is_user_root(self) -> bool:
+        return not self.segments
+
+    @property
+    def can_write(self) -> bool:
+        return ROLE_RANK[self.role] >= ROLE_RANK[SpaceRole.EDITOR]
+
+    def child(self, name: str) -> Location:
+        return Location(
+            self.login,
+            (*self.segments, name),
+            self.space_id,
+            self.tenant_id,
+            f"{self.path}/{name}",
+            self.role,
+            self.mount,
+        )
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What a client may learn about a file or folder."""
+
+    id: int
+    segments: tuple[str, ...]
+    name: str
+    is_dir: bool
+    size: int
+    etag: str
+    mtime: datetime
+    created_at: datetime
+    content_type: str | None
+    sha256: str | None
+    writable: bool
+    # The root of a space (the user's root or a team space mount): not deletable.
+    is_space_root: bool
+    is_mount: bool = False
+
+
+@dataclass(frozen=True)
+class ReadHandle:
+    entry: Entry
+    key: DataKey
+    blob_id: str
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    id: int
+    size: int
+    sha256: str
+    mtime: datetime
+    created_at: datetime
+    author: str | None
+
+
+@dataclass(frozen=True)
+class TrashInfo:
+    id: int
+    space_id: int
+    path: str
+    is_dir: bool
+    size: int
+    trashed_at: datetime
+
+
+@dataclass
+class Upload:
+    """A PUT in progress: bytes go to an encrypted temp blob, bounded by the quota left."""
+
+    loc: Location
+    writer: BlobWriter
+    limit: int | None
+    if_match: str | None
+    if_none_match: bool
+    existed: bool
+    info: BlobInfo | None = field(default=None)
+
+    def write(self, data: bytes) -> None:
+        if self.limit is not None and self.writer.size + len(data) > self.limit:
+            raise QuotaExceeded(self.writer.size + len(data), self.limit, "storage")
+        self.writer.write(data)
+
+
+@dataclass(frozen=True)
+class PropOp:
+    """One PROPPATCH instruction: set (value is XML) or remove (value None)."""
+
+    namespace: str
+    name: str
+    value: str | None
+
+
+class FileService:
+    """Files and folders in personal and team spaces."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        audit: AuditLog,
+        blobs: BlobStore,
+        keys: TenantKeys,
+        versions_kept: int = 50,
+        trash_days: int = 30,
+    ) -> None:
+        self.db = db
+        self.audit = audit
+        self.blobs = blobs
+        self.keys = keys
+        self.versions_kept = versions_kept
+        self.trash_days = trash_days
+
+    # -- spaces ------------------------------------------------------------
+
+    def _new_space(self, s: Session, space: Space) -> Space:
+        s.add(space)
+        s.flush()
+        s.add(
+            Node(space_id=space.id, parent_id=None, path="", name="", is_dir=True, etag=new_etag())
+        )
+        return space
+
+    def _personal_space(self, actor: Principal) -> Space:
+        with self.db.read() as s:
+            space = s.scalar(select(Space).where(Space.owner_id == actor.user_id))
+        if space is not None:
+            return space
+        try:
+            with self.db.write() as s:
+                space = s.scalar(select(Space).where(Space.owner_id == actor.user_id))
+                if space is None:
+                    space = self._new_space(
+                        s,
+                        Space(
+                            tenant_id=actor.tenant_id,
+                            kind=SpaceKind.PERSONAL,
+                            name=actor.login,
+                            owner_id=actor.user_id,
+                        ),
+                    )
+                return space
+        except IntegrityError:  # another request created it at the same moment
+            with self.db.read() as s:
+                return s.scalars(select(Space).where(Space.owner_id == actor.user_id)).one()
+
+    def create_team_space(
+        self, tenant_slug: str, name: str, *, quota_bytes: int | None = None, actor: str = "system"
+    ) -> Space:
+        name = paths.check_name(name)
+        with self.db.write() as s:
+            tenant = s.scalar(select(Tenant).where(Tenant.slug == tenant_slug))
+            if tenant is None:
+                raise NotFound(f"no tenant {tenant_slug!r}")
+            if (
+                s.scalar(select(Space.id).where(Space.tenant_id == tenant.id, Space.name == name))
+                is not None
+            ):
+                raise AlreadyExists(f"team space {name!r} exists already")
+            space = self._new_space(
+                s,
+                Space(tenant_id=tenant.id, kind=SpaceKind.TEAM, name=name, quota_bytes=quota_bytes),
+            )
+            self.audit.record(
+                s, action="space.create", tenant_id=tenant.id, actor=actor, target=name
+            )
+            return space
+
+    def set_space_member(
+        self,
+        tenant_slug: str,
+        space_name: str,
+        *,
+        role: SpaceRole,
+        user_login: str | None = None,
+        group: str | None = None,
+        actor: str = "system",
+    ) -> None:
+        if (user_login is None) == (group is None):
+            raise BadRequest("name either a user or a group")
+        with self.db.write() as s:
+            space = s.scalar(
+                select(Space)
+                .join(Tenant, Tenant.id == Space.tenant_id)
+                .where(
+                    Tenant.slug == tenant_slug,
+                    Space.name == space_name,
+                    Space.kind == SpaceKind.TEAM,
+                )
+            )
+            if space is None:
+                raise NotFound(f"no team space {space_name!r} in {tenant_slug!r}")
+            from thvc.accounts.models import Group  # local: only needed here
+
+            member: SpaceMember | None
+            if user_login is not None:
+                uid = s.scalar(
+                    select(User.id).where(
+                        User.login == user_login, User.tenant_id == space.tenant_id
+                    )
+                )
+                if uid is None:
+                    raise NotFound(f"no user {user_login!r} in {tenant_slug!r}")
+                member = s.scalar(
+                    select(SpaceMember).where(
+                        SpaceMember.space_id == space.id, SpaceMember.user_id == uid
+                    )
+                )
+                if member is None:
+                    member = SpaceMember(space_id=space.id, user_id=uid, role=role)
+                    s.add(member)
+            else:
+                gid = s.scalar(
+                    select(Group.id).where(Group.name == group, Group.tenant_id == space.tenant_id)
+                )
+                if gid is None:
+                    raise NotFound(f"no group {group!r} in {tenant_slug!r}")
+                member = s.scalar(
+                    select(SpaceMember).where(
+                        SpaceMember.space_id == space.id, SpaceMember.group_id == gid
+                    )
+                )
+                if member is None:
+                    member = SpaceMember(space_id=space.id, group_id=gid, role=role)
+                    s.add(member)
+            member.role = role
+            self.audit.record(
+                s,
+                action="space.member",
+                tenant_id=space.tenant_id,
+                actor=actor,
+                target=space_name,
+                detail={"user": user_login, "group": group, "role": role.value},
+            )
+
+    def _mounts(self, s: Session, actor: Principal) -> tuple[Mount, ...]:
+        groups = select(GroupMember.group_id).where(GroupMember.user_id == actor.user_id)
+        rows = (
+            s.execute(
+                select(Space.id, Space.name, SpaceMember.role)
+                .join(SpaceMember, SpaceMember.space_id == Space.id)
+                .where(
+                    Space.kind == SpaceKind.TEAM,
+                    Space.tenant_id == actor.tenant_id,
+                    or_(SpaceMember.user_id == actor.user_id, SpaceMember.group_id.in_(groups)),
+                )
+            )
+            .tuples()
+            .all()
+        )
+        best: dict[int, Mount] = {}
+        for sid, name, role in rows:
+            if sid not in best or ROLE_RANK[role] > ROLE_RANK[best[sid].role]:
+                best[sid] = Mount(name, sid, role)
+        return tuple(sorted(best.values(), key=lambda m: m.name))
+
+    # -- resolution --------------------------------------------------------
+
+    def locate(self, actor: Principal, login: str, segments: Sequence[str]) -> Location:
+        """Resolve ``/files/{login}/{segments}`` for ``actor``.
+
+        Another user's tree is reported as not existing at all, so that nobody
+        can learn which logins exist in which tenant.
+        """
+        if login.lower() != actor.login:
+            raise NodeNotFound()
+        segs = tuple(segments)
+        assert all(paths.check_name(x) == x for x in segs)
+        personal = self._personal_space(actor)
+        with self.db.read() as s:
+            mounts = self._mounts(s, actor)
+        if segs:
+            for m in mounts:
+                if m.name == segs[0]:
+                    return Location(
+                        actor.login,
+                        segs,
+                        m.space_id,
+                        actor.tenant_id,
+                        paths.join(segs[1:]),
+                        m.role,
+                        mount=m.name,
+                    )
+        return Location(
+            actor.login,
+            segs,
+            personal.id,
+            actor.tenant_id,
+            paths.join(segs),
+            SpaceRole.MANAGER,
+            mounts=mounts if not segs else (),
+        )
+
+    def _node(self, s: Session, space_id: int, path: str) -> Node | None:
+        return s.scalar(
+            select(Node).where(
+                Node.space_id == space_id, Node.path == path, Node.trashed_at.is_(None)
+            )
+        )
+
+    def _need(self, s: Session, loc: Location) -> Node:
+        node = self._node(s, loc.space_id, loc.path)
+        if node is None:
+            raise NodeNotFound()
+        return node
+
+    def _entry(
+        self,
+        node: Node,
+        loc: Location,
+        *,
+        segments: tuple[str, ...] | None = None,
+        name: str | None = None,
+    ) -> Entry:
+        segs = loc.segments if segments is None else segments
+        return Entry(
+            id=node.id,
+            segments=segs,
+            name=name if name is not None else node.name,
+            is_dir=node.is_dir,
+            size=node.size,
+            etag=node.etag,
+            mtime=node.mtime,
+            created_at=node.created_at,
+            content_type=node.content_type,
+            sha256=node.sha256,
+            writable=loc.can_write,
+            is_space_root=node.path == "",
+            is_mount=node.path == "" and loc.mount is not None,
+        )
+
+    def stat(self, loc: Location) -> Entry:
+        with self.db.read() as s:
+            node = self._need(s, loc)
+            return self._entry(node, loc, name=loc.segments[-1] if loc.segments else "")
+
+    def listing(self, loc: Location) -> tuple[Entry, list[Entry]]:
+        """A folder and its direct children: one query for the children, whatever their number."""
+        with self.db.read() as s:
+            node = self._need(s, loc)
+            me = self._entry(node, loc, name=loc.segments[-1] if loc.segments else "")
+            if not node.is_dir:
+                return me, []
+            rows = s.scalars(
+                select(Node)
+                .where(Node.parent_id == node.id, Node.trashed_at.is_(None))
+                .order_by(Node.name)
+            ).all()
+            kids = [self._entry(r, loc, segments=(*loc.segments, r.name)) for r in rows]
+            if loc.mounts:
+                roots = {
+                    n.space_id: n
+                    for n in s.scalars(
+                        select(Node).where(
+                            Node.space_id.in_([m.space_id for m in loc.mounts]),
+                            Node.path == "",
+                            Node.trashed_at.is_(None),
+                        )
+                    )
+                }
+                mounted = []
+                for m in loc.mounts:
+                    if m.space_id in roots:
+                        mloc = Location(
+                            loc.login,
+                            (m.name,),
+                            m.space_id,
+                            loc.tenant_id,
+                            "",
+                            m.role,
+                            mount=m.name,
+                        )
+                        mounted.append(self._entry(roots[m.space_id], mloc, name=m.name))
+                shadowed = {m.name for m in mounted}
+                kids = [k for k in kids if k.name not in shadowed] + mounted
+            return me, kids
+
+    def dead_properties(self, node_ids: Sequence[int]) -> dict[int, list[DeadProperty]]:
+        out: dict[int, list[DeadProperty]] = {}
+        if not node_ids:
+            return out
+        with self.db.read() as s:
+            for p in s.scalars(select(DeadProperty).where(DeadProperty.node_id.in_(node_ids))):
+                out.setdefault(p.node_id, []).append(p)
+        return out
+
+    def quota(self, loc: Location) -> tuple[int, int | None]:
+        """(bytes used, bytes available or None for unlimited) where ``loc`` lies."""
+        with self.db.read() as s:
+            space = s.get_one(Space, loc.space_id)
+            return space.used_bytes, self._available(s, space)
+
+    def _available(self, s: Session, space: Space) -> int | None:
+        limits: list[int] = []
+        quota = space.quota_bytes
+        if space.kind is SpaceKind.PERSONAL and space.owner_id is not None:
+            quota = s.scalar(select(User.quota_bytes).where(User.id == space.owner_id))
+        if quota is not None:
+            limits.append(quota - space.used_bytes)
+        tenant = s.get_one(Tenant, space.tenant_id)
+        if tenant.quota_bytes is not None:
+            limits.append(tenant.quota_bytes - tenant.used_bytes)
+        return max(0, min(limits)) if limits else None
+
+    def _charge(self, s: Session, space_id: int, delta: int) -> None:
+        """Add ``delta`` bytes to the usage of a space and its tenant, within their quotas."""
+        if delta == 0:
+            return
+        space = s.get_one(Space, space_id, with_for_update=True)
+        if delta > 0:
+            avail = self._available(s, space)
+            if avail is not None and delta > avail:
+                raise QuotaExceeded(delta, avail, "storage")
+        s.execute(
+            update(Space).where(Space.id == space_id).values(used_bytes=Space.used_bytes + delta)
+        )
+        s.execute(
+            update(Tenant)
+            .where(Tenant.id == space.tenant_id)
+            .values(used_bytes=Tenant.used_bytes + delta)
+        )
+
+    def _touch_ancestors(
+        self,
+        s: Session,
+        space_id: int,
+        path: str,
+        size_delta: int,
+        *,
+        parent_mtime: datetime | None = None,
+    ) -> None:
+        """New etags (and sizes) for every folder above ``path``: one statement."""
+        above = paths.ancestors(path)
+        if not above:
+            return
+        values: dict[str, object] = {"etag": new_etag()}
+        if size_delta:
+            values["size"] = Node.size + size_delta
+        s.execute(
+            update(Node)
+            .where(Node.space_id == space_id, Node.path.in_(above), Node.trashed_at.is_(None))
+            .values(**values)
+        )
+        if parent_mtime is not None:
+            s.execute(
+                update(Node)
+                .where(Node.space_id == space_id, Node.path == above[-1], Node.trashed_at.is_(None))
+                .values(mtime=parent_mtime)
+            )
+
+    def _parent(self, s: Session, loc: Location) -> Node:
+        parent_path, _ = paths.parent_and_name(loc.path)
+        parent = self._node(s, loc.space_id, parent_path)
+        if parent is None:
+            raise ParentMissing()
+        if not parent.is_dir:
+            raise ParentMissing("the parent is a file")
+        return parent
+
+    @staticmethod
+    def _require_write(loc: Location) -> None:
+        if not loc.can_write:
+            raise ReadOnly()
+
+    # -- reading -----------------------------------------------------------
+
+    def open_read(self, loc: Location) -> ReadHandle:
+        with self.db.read() as s:
+            node = self._need(s, loc)
+            if node.is_dir:
+                raise IsCollection()
+            assert node.blob_id is not None
+            key = self.keys.data_key(s, loc.tenant_id)
+            return ReadHandle(self._entry(node, loc, name=loc.segments[-1]), key, node.blob_id)
+
+    def read(self, handle: ReadHandle, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        return self.blobs.read(handle.key, handle.blob_id, handle.entry.size, start, end)
+
+    # -- writing files -----------------------------------------------------
+
+    def begin_put(
+        self,
+        loc: Location,
+        *,
+        length: int | None,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> Upload:
+        """Check everything that can be checked before a byte is stored, then open a blob."""
+        if loc.is_space_root:
+            raise IsCollection()
+        self._require_write(loc)
+        with self.db.read() as s:
+            self._parent(s, loc)
+            node = self._node(s, loc.space_id, loc.path)
+            if node is not None and node.is_dir:
+                raise IsCollection()
+            self._check_conditions(node, if_match, if_none_match)
+            space = s.get_one(Space, loc.space_id)
+            avail = self._available(s, space)
+            old = node.size if node is not None else 0
+            limit = None if avail is None else avail + old
+            if length is not None and limit is not None and length > limit:
+                raise QuotaExceeded(length - old, avail or 0, "storage")
+            key = self.keys.data_key(s, loc.tenant_id)
+        writer = self.blobs.writer(key, uuid.uuid4().hex)
+        return Upload(loc, writer, limit, if_match, if_none_match, node is not None)
+
+    @staticmethod
+    def _check_conditions(node: Node | None, if_match: str | None, if_none_match: bool) -> None:
+        if if_none_match and node is not None:
+            raise PreconditionFailed("the file exists already")
+        if if_match is not None and (node is None or (if_match != "*" and if_match != node.etag)):
+            raise PreconditionFailed("the file has changed")
+
+    def abort_put(self, upload: Upload) -> None:
+        upload.writer.abort()
+        if upload.info is not None:
+            self.blobs.delete(upload.loc.tenant_id, upload.info.blob_id)
+
+    def finish_put(
+        self,
+        upload: Upload,
+        *,
+        actor: Principal,
+        mtime: datetime | None = None,
+        content_type: str | None = None,
+        client: str | None = None,
+        expected_sha256: str | None = None,
+    ) -> tuple[Entry, bool]:
+        """Make the written blob the file's content; returns (entry, created)."""
+        info = upload.info = upload.writer.commit()
+        if expected_sha256 is not None and expected_sha256.lower() != info.sha256:
+            self.abort_put(upload)
+            raise BadRequest("the content does not match the checksum sent with it")
+        loc = upload.loc
+        now = utcnow()
+        garbage: list[str] = []
+        try:
+            with self.db.write() as s:
+                parent = self._parent(s, loc)
+                node = self._node(s, loc.space_id, loc.path)
+                if node is not None and node.is_dir:
+                    raise IsCollection()
+                self._check_conditions(node, upload.if_match, upload.if_none_match)
+                s.add(
+                    Blob(
+                        id=info.blob_id, tenant_id=loc.tenant_id, size=info.size, sha256=info.sha256
+                    )
+                )
+                delta = info.size - (node.size if node is not None else 0)
+                self._charge(s, loc.space_id, delta)
+                created = node is None
+                if node is None:
+                    node = Node(
+                        space_id=loc.space_id,
+                        parent_id=parent.id,
+                        path=loc.path,
+                        name=paths.parent_and_name(loc.path)[1],
+                        is_dir=False,
+                        created_at=now,
+                    )
+                    s.add(node)
+                else:
+                    assert node.blob_id is not None and node.sha256 is not None
+                    s.add(
+                        Version(
+                            node_id=node.id,
+                            blob_id=node.blob_id,
+                            size=node.size,
+                            sha256=node.sha256,
+                            mtime=node.mtime,
+                            author=actor.login,
+                        )
+                    )
+                node.blob_id, node.size, node.sha256 = info.blob_id, info.size, info.sha256
+                node.etag, node.mtime = new_etag(), mtime or now
+                node.content_type = content_type
+                s.flush()
+                if not created:
+                    garbage = self._expire_versions(s, node.id)
+                self._touch_ancestors(
+                    s, loc.space_id, loc.path, delta, parent_mtime=now if created else None
+                )
+                self.audit.record(
+                    s,
+                    action="file.put",
+                    tenant_id=loc.tenant_id,
+                    actor=actor.login,
+                    client=client,
+                    target=self._target(loc),
+                    detail={
+                        "size": info.size,
+                        "sha256": info.sha256,
+                        "created": created,
+                        "file_id": node.id,
+                    },
+                )
+                entry = self._entry(node, loc, name=node.name)
+        except BaseException:
+            self.blobs.delete(loc.tenant_id, info.blob_id)
+            raise
+        self._drop_blobs(loc.tenant_id, garbage)
+        return entry, created
+
+    def _expire_versions(self, s: Session, node_id: int) -> list[str]:
+        ids = s.scalars(
+            select(Version.id)
+            .where(Version.node_id == node_id)
+            .order_by(Version.id.desc())
+            .offset(self.versions_kept)
+        ).all()
+        if not ids:
+            return []
+        blob_ids = s.scalars(select(Version.blob_id).where(Version.id.in_(ids))).all()
+        s.execute(delete(Version).where(Version.id.in_(ids)))
+        return self._unreferenced(s, blob_ids)
+
+    def _unreferenced(self, s: Session, blob_ids: Sequence[str]) -> list[str]:
+        """Delete the rows of blobs nothing refers to any more; return their ids."""
+        if not blob_ids:
+            return []
+        used = set(
+            s.scalars(
+                union(
+                    select(Node.blob_id).where(Node.blob_id.in_(blob_ids)),
+                    select(Version.blob_id).where(Version.blob_id.in_(blob_ids)),
+                )
+            ).all()
+        )
+        gone = [b for b in set(blob_ids) if b not in used]
+        if gone:
+            s.execute(delete(Blob).where(Blob.id.in_(gone)))
+        return gone
+
+    def _drop_blobs(self, tenant_id: int, blob_ids: Sequence[str]) -> None:
+        # After the commit: a crash before this leaves only an orphan for fsck.
+        for b in blob_ids:
+            self.blobs.delete(tenant_id, b)
+
+    @staticmethod
+    def _target(loc: Location) -> str:
+        return f"{loc.login}/{'/'.join(loc.segments)}"
+
+    # -- folders -----------------------------------------------------------
+
+    def mkcol(self, loc: Location, *, actor: Principal, client: str | None = None) -> Entry:
+        if loc.is_space_root:
+            raise AlreadyExists()
+        self._require_write(loc)
+        now = utcnow()
+        with self.db.write() as s:
+            parent = self._parent(s, loc)
+            if self._node(s, loc.space_id, loc.path) is not None:
+                raise AlreadyExists()
+            node = Node(
+                space_id=loc.space_id,
+                parent_id=parent.id,
+                path=loc.path,
+                name=paths.parent_and_name(loc.path)[1],
+                is_dir=True,
+                etag=new_etag(),
+                mtime=now,
+                created_at=now,
+            )
+            s.add(node)
+            s.flush()
+            self._touch_ancestors(s, loc.space_id, loc.path, 0, parent_mtime=now)
+            self.audit.record(
+                s,
+                action="file.mkcol",
+                tenant_id=loc.tenant_id,
+                actor=actor.login,
+                client=client,
+                target=self._target(loc),
+                detail={"file_id": node.id},
+            )
+            return self._entry(node, loc)
+
+    # -- delete, trash -----------------------------------------------------
+
+    def _subtree(self, node: Node) -> object:
+        lo, hi = paths.descendant_bounds(node.path)
+        return (
+            (Node.space_id == node.space_id)
+            & Node.trashed_at.is_(None)
+            & ((Node.id == node.id) | ((Node.path > lo) & (Node.path < hi)))
+        )
+
+    def _trash(self, s: Session, node: Node, now: datetime) -> None:
+        s.execute(
+            update(Node)
+            .where(self._subtree(node))  # type: ignore[arg-type]
+            .values(trashed_at=now, trash_root_id=node.id)
+        )
+        self._charge(s, node.space_id, -node.size)
+        self._touch_ancestors(s, node.space_id, node.path, -node.size, parent_mtime=now)
+
+    def delete(
+        self,
+        loc: Location,
+        *,
+        actor: Principal,
+        if_match: str | None = None,
+        client: str | None = None,
+    ) -> None:
+        """Move a file or folder (with everything below) to the trash."""
+        if loc.is_space_root:
+            raise ProtectedNode()
+        self._require_write(loc)
+        with self.db.write() as s:
+            node = self._need(s, loc)
+            self._check_conditions(node, if_match, False)
+            self._trash(s, node, utcnow())
+            self.audit.record(
+                s,
+                action="file.delete",
+                tenant_id=loc.tenant_id,
+                actor=actor.login,
+                client=client,
+                target=self._target(loc),
+                detail={"file_id": node.id, "size": node.size},
+            )
+
+    def list_trash(self, actor: Principal) -> list[TrashInfo]:
+        space = self._personal_space(actor)
+        with self.db.read() as s:
+            rows = s.scalars(
+                select(Node)
+                .where(Node.space_id == space.id, Node.trash_root_id == Node.id)
+                .order_by(Node.trashed_at.desc())
+            ).all()
+            return [
+                TrashInfo(n.id, n.space_id, n.path, n.is_dir, n.size, n.trashed_at or utcnow())
+                for n in rows
+            ]
+
+    def restore_trash(self, actor: Principal, trash_id: int, *, client: str | None = None) -> str:
+        """Put a trashed item back where it was (or, if that is taken, in the root)."""
+        space = self._personal_space(actor)
+        with self.db.write() as s:
+            top = s.scalar(
+                select(Node).where(
+                    Node.id == trash_id, Node.space_id == space.id, Node.trash_root_id == Node.id
+                )
+            )
+            if top is None:
+                raise NodeNotFound("no such item in the trash")
+            parent_path, name = paths.parent_and_name(top.path)
+            parent = self._node(s, space.id, parent_path)
+            if parent is None or not parent.is_dir:
+                parent = self._node(s, space.id, "")
+                assert parent is not None
+                parent_path = ""
+            target, n = f"{parent_path}/{name}", 1
+            while self._node(s, space.id, target) is not None:
+                n += 1
+                target = f"{parent_path}/{name} (restored {n})"
+            old = top.path
+            rows = select(Node.id).where(Node.trash_root_id == top.id)
+            if target != old:
+                s.execute(
+                    update(Node)
+                    .where(Node.trash_root_id == top.id, Node.id != top.id)
+                    .values(path=literal(target).concat(func.substr(Node.path, len(old) + 1)))
+                )
+            s.execute(
+                update(Node).where(Node.id.in_(rows)).values(trashed_at=None, trash_root_id=None)
+            )
+            top.path, top.parent_id, top.name = target, parent.id, target.rpartition("/")[2]
+            s.flush()
+            self._charge(s, space.id, top.size)
+            self._touch_ancestors(s, space.id, target, top.size, parent_mtime=utcnow())
+            self.audit.record(
+                s,
+                action="trash.restore",
+                tenant_id=space.tenant_id,
+                actor=actor.login,
+                client=client,
+                target=target,
+                detail={"file_id": top.id},
+            )
+            return target
+
+    def purge_trash(self, *, older_than_days: int | None = None, actor: str = "system") -> int:
+        """Delete trashed items older than the retention for good; return how many."""
+        days = self.trash_days if older_than_days is None else older_than_days
+        cutoff = utcnow() - timedelta(days=days)
+        with self.db.write() as s:
+            ids = s.scalars(
+                select(Node.id).where(Node.trash_root_id == Node.id, Node.trashed_at <= cutoff)
+            ).all()
+            if not ids:
+                return 0
+            doomed = select(Node.id).where(Node.trash_root_id.in_(ids))
+            blob_ids = [
+                b
+                for b in s.scalars(
+                    union(
+                        select(Node.blob_id).where(Node.id.in_(doomed), Node.blob_id.is_not(None)),
+                        select(Version.blob_id).where(Version.node_id.in_(doomed)),
+                    )
+                ).all()
+                if b
+            ]
+            tenant_of = dict(
+                s.execute(select(Blob.id, Blob.tenant_id).where(Blob.id.in_(blob_ids)))
+                .tuples()
+                .all()
+            )
+            s.execute(delete(DeadProperty).where(DeadProperty.node_id.in_(doomed)))
+            s.execute(delete(Version).where(Version.node_id.in_(doomed)))
+            # Deepest first: a parent row cannot go while its children point at it.
+            for nid in s.scalars(
+                select(Node.id)
+                .where(Node.trash_root_id.in_(ids))
+                .order_by(func.length(Node.path).desc())
+            ).all():
+                s.execute(delete(Node).where(Node.id == nid))
+            gone = self._unreferenced(s, blob_ids)
+            self.audit.record(
+                s, action="trash.purge", actor=actor, detail={"items": len(ids), "blobs": len(gone)}
+            )
+        for b in gone:
+            self.blobs.delete(tenant_of[b], b)
+        return len(ids)
+
+    # -- copy and move -----------------------------------------------------
+
+    def _prepare_target(
+        self, s: Session, src: Node, dst: Location, overwrite: bool, now: datetime
+    ) -> tuple[Node, bool]:
+        """Check the target of a COPY or MOVE and trash what it replaces.
+
+        Returns (parent folder, whether something was replaced).
+        """
+        if dst.is_space_root:
+            raise ProtectedNode()
+        self._require_write(dst)
+        if dst.space_id == src.space_id and (
+            dst.path == src.path or dst.path.startswith(src.path + "/")
+        ):
+            raise IntoItself()
+        parent = self._parent(s, dst)
+        existing = self._node(s, dst.space_id, dst.path)
+        if existing is not None:
+            if not overwrite:
+                raise PreconditionFailed("the destination exists and Overwrite is F")
+            self._trash(s, existing, now)
+        return parent, existing is not None
+
+    def move(
+        self,
+        src: Location,
+        dst: Location,
+        *,
+        actor: Principal,
+        overwrite: bool = True,
+        client: str | None = None,
+    ) -> bool:
+        """Rename or move; the file id stays. Returns True if the destination existed."""
+        if src.is_space_root:
+            raise ProtectedNode()
+        self._require_write(src)
+        if src.tenant_id != dst.tenant_id:
+            raise Forbidden("moving between organisations is not possible; copy instead")
+        now = utcnow()
+        with self.db.write() as s:
+            node = self._need(s, src)
+            if dst.space_id == src.space_id and dst.path == src.path:
+                raise IntoItself("source and destination are the same")
+            parent, existed = self._prepare_target(s, node, dst, overwrite, now)
+            old = node.path
+            lo, hi = paths.descendant_bounds(old)
+            below = (
+                (Node.space_id == src.space_id)
+                & Node.trashed_at.is_(None)
+                & (Node.path > lo)
+                & (Node.path < hi)
+            )
+            values: dict[str, object] = {
+                "path": literal(dst.path).concat(func.substr(Node.path, len(old) + 1))
+            }
+            if dst.space_id != src.space_id:
+                values["space_id"] = dst.space_id
+                self._charge(s, src.space_id, -node.size)
+                self._charge(s, dst.space_id, node.size)
+            s.execute(update(Node).where(below).values(**values))
+            self._touch_ancestors(s, src.space_id, old, -node.size, parent_mtime=now)
+            node.space_id, node.path, node.parent_id = dst.space_id, dst.path, parent.id
+            node.name = paths.parent_and_name(dst.path)[1]
+            s.flush()
+            self._touch_ancestors(s, dst.space_id, dst.path, node.size, parent_mtime=now)
+            self.audit.record(
+                s,
+                action="file.move",
+                tenant_id=src.tenant_id,
+                actor=actor.login,
+                client=client,
+                target=self._target(src),
+                detail={"to": self._target(dst), "file_id": node.id, "replaced": existed},
+            )
+            return existed
+
+    def copy(
+        self,
+        src: Location,
+        dst: Location,
+        *,
+        actor: Principal,
+        overwrite: bool = True,
+        recursive: bool = True,
+        client: str | None = None,
+    ) -> bool:
+        """Copy a file or folder; contents are shared blobs, so no bytes are copied."""
+        if src.tenant_id != dst.tenant_id:
+            raise Forbidden("copying between organisations is not possible yet")
+        now = utcnow()
+        with self.db.write() as s:
+            node = self._need(s, src)
+            if dst.space_id == src.space_id and dst.path == src.path:
+                raise IntoItself("source and destination are the same")
+            parent, existed = self._prepare_target(s, node, dst, overwrite, now)
+            if node.is_dir and recursive:
+                lo, hi = paths.descendant_bounds(node.path)
+                rows = [
+                    node,
+                    *s.scalars(
+                        select(Node)
+                        .where(
+                            Node.space_id == src.space_id,
+                            Node.trashed_at.is_(None),
+                            Node.path > lo,
+                            Node.path < hi,
+                        )
+                        .order_by(Node.path)
+                    ).all(),
+                ]
+            else:
+                rows = [node]
+            total = sum(r.size for r in rows if not r.is_dir)
+            self._charge(s, dst.space_id, total)
+            new_ids: dict[int, int] = {}
+            new_parent = {node.id: parent.id}
+            for r in rows:
+                pid = new_parent.get(r.id) if r is node else new_ids[r.parent_id or 0]
+                path = dst.path + r.path[len(node.path) :]
+                copy = Node(
+                    space_id=dst.space_id,
+                    parent_id=pid,
+                    path=path,
+                    name=path.rpartition("/")[2],
+                    is_dir=r.is_dir,
+                    size=r.size if (not r.is_dir or recursive) else 0,
+                    etag=new_etag(),
+                    mtime=r.mtime,
+                    created_at=now,
+                    content_type=r.content_type,
+                    blob_id=r.blob_id,
+                    sha256=r.sha256,
+                )
+                s.add(copy)
+                s.flush()
+                new_ids[r.id] = copy.id
+            for p in s.scalars(
+                select(DeadProperty).where(DeadProperty.node_id.in_(list(new_ids)))
+            ).all():
+                s.add(
+                    DeadProperty(
+                        node_id=new_ids[p.node_id],
+                        namespace=p.namespace,
+                        name=p.name,
+                        value=p.value,
+                    )
+                )
+            self._touch_ancestors(s, dst.space_id, dst.path, total, parent_mtime=now)
+            self.audit.record(
+                s,
+                action="file.copy",
+                tenant_id=src.tenant_id,
+                actor=actor.login,
+                client=client,
+                target=self._target(src),
+                detail={"to": self._target(dst), "replaced": existed, "nodes": len(rows)},
+            )
+            return existed
+
+    # -- properties --------------------------------------------------------
+
+    def proppatch(
+        self, loc: Location, ops: Sequence[PropOp], *, actor: Principal, client: str | None = None
+    ) -> None:
+        """Apply all instructions in order, or none of them."""
+        self._require_write(loc)
+        with self.db.write() as s:
+            node = self._need(s, loc)
+            for op in ops:
+                key = (node.id, op.namespace, op.name)
+                existing = s.get(DeadProperty, key)
+                if op.value is None:
+                    if existing is not None:
+                        s.delete(existing)
+                        s.flush()
+                elif existing is None:
+                    s.add(
+                        DeadProperty(
+                            node_id=node.id, namespace=op.namespace, name=op.name, value=op.value
+                        )
+                    )
+                    s.flush()
+                else:
+                    existing.value = op.value
+            self.audit.record(
+                s,
+                action="file.proppatch",
+                tenant_id=loc.tenant_id,
+                actor=actor.login,
+                client=client,
+                target=self._target(loc),
+                detail={"props": [f"{{{o.namespace}}}{o.name}" for o in ops]},
+            )
+
+    # -- versions ----------------------------------------------------------
+
+    def list_versions(self, loc: Location) -> list[VersionInfo]:
+        with self.db.read() as s:
+            node = self._need(s, loc)
+            if node.is_dir:
+                raise IsCollection()
+            return [
+                VersionInfo(v.id, v.size, v.sha256, v.mtime, v.created_at, v.author)
+                for v in s.scalars(
+                    select(Version).where(Version.node_id == node.id).order_by(Version.id.desc())
+                )
+            ]
+
+    def restore_version(
+        self, loc: Location, version_id: int, *, actor: Principal, client: str | None = None
+    ) -> Entry:
+        """Make an earlier version current; the current content becomes a version itself."""
+        self._require_write(loc)
+        with self.db.write() as s:
+            node = self._need(s, loc)
+            if node.is_dir:
+                raise NotCollection()
+            v = s.scalar(
+                select(Version).where(Version.id == version_id, Version.node_id == node.id)
+            )
+            if v is None:
+                raise NotFound("no such version")
+            assert node.blob_id is not None and node.sha256 is not None
+            delta = v.size - node.size
+            self._charge(s, loc.space_id, delta)
+            s.add(
+                Version(
+                    node_id=node.id,
+                    blob_id=node.blob_id,
+                    size=node.size,
+                    sha256=node.sha256,
+                    mtime=node.mtime,
+                    author=actor.login,
+                )
+            )
+            node.blob_id, node.size, node.sha256 = v.blob_id, v.size, v.sha256
+            node.etag, node.mtime = new_etag(), utcnow()
+            s.delete(v)
+            s.flush()
+            self._touch_ancestors(s, loc.space_id, loc.path, delta)
+            self.audit.record(
+                s,
+                action="file.restore-version",
+                tenant_id=loc.tenant_id,
+                actor=actor.login,
+                client=client,
+                target=self._target(loc),
+                detail={"version": version_id},
+            )
+            return self._entry(node, loc, name=node.name)

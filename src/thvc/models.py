@@ -1,0 +1,8 @@
+"""Imports every model so that the metadata (and Alembic) sees all tables."""
+
+from thvc.accounts import models as accounts
+from thvc.audit import models as audit
+from thvc.files import models as files
+from thvc.tenants import models as tenants
+
+__all__ = ["accounts", "audit", "files", "tenants"]

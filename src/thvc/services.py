@@ -1,0 +1,63 @@
+"""All wiring in one place: settings in, services out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from thvc.accounts.services import AccountService
+from thvc.audit import AuditLog
+from thvc.blobs import LocalBlobStore, load_or_create_master_key, new_data_key, wrap_key
+from thvc.db.engine import Database
+from thvc.files.keys import TenantKeys
+from thvc.files.services import FileService
+from thvc.settings import Settings
+from thvc.tenants.services import TenantService
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    audit: AuditLog
+    blobs: LocalBlobStore
+    tenants: TenantService
+    accounts: AccountService
+    files: FileService
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def _derive(master: bytes, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(master)
+
+
+def build_services(settings: Settings) -> Services:
+    master = load_or_create_master_key(settings.key_file)
+    db = Database(settings)
+    audit = AuditLog()
+    blobs = LocalBlobStore(settings.blob_dir, segment_size=settings.segment_size)
+    tenants = TenantService(
+        db,
+        audit=audit,
+        grace_days=settings.tenant_delete_grace_days,
+        new_wrapped_key=lambda tenant_id: wrap_key(master, tenant_id, new_data_key()),
+    )
+    accounts = AccountService(
+        db,
+        audit=audit,
+        settings=settings,
+        cache_secret=_derive(master, b"thvc credential cache v1"),
+    )
+    files = FileService(
+        db,
+        audit=audit,
+        blobs=blobs,
+        keys=TenantKeys(master),
+        versions_kept=settings.versions_kept,
+        trash_days=settings.trash_days,
+    )
+    return Services(settings, db, audit, blobs, tenants, accounts, files)

@@ -1,0 +1,1 @@
+"""Tenants: state agencies, municipalities and external organisations."""
