@@ -3,7 +3,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -29,51 +28,23 @@ from thvc.audit import (
 from thvc.db import Base, Database
 from thvc.settings import Settings
 
-# Base is shared by every package; create only the audit tables.
+# Base is shared by every package; the audit tables are the ones these tests touch.
 TABLES: list[Table] = [Base.metadata.tables["audit_events"], Base.metadata.tables["audit_head"]]
-PG_URL = os.environ.get("THVC_TEST_DATABASE_URL")
 
 audit = AuditLog()
 
 
-def make_db(tmp_path: Path, url: str) -> Database:
-    db = Database(Settings(data_dir=tmp_path, database_url=url))
-    # A PostgreSQL test database outlives the test; start from empty tables.
-    Base.metadata.drop_all(db.engine, tables=TABLES)
-    Base.metadata.create_all(db.engine, tables=TABLES)
-    with db.write() as session:
-        ensure_head(session)
-    return db
-
-
-def close_db(db: Database) -> None:
-    if not db.is_sqlite:
-        Base.metadata.drop_all(db.engine, tables=TABLES)
-    db.dispose()
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    """The suite's fresh, migrated database (SQLite or PostgreSQL, per the test pass)."""
+    database = Database(settings)
+    yield database
+    database.dispose()
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    db = make_db(tmp_path, f"sqlite:///{tmp_path}/a.db")
-    yield db
-    close_db(db)
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(not PG_URL, reason="THVC_TEST_DATABASE_URL not set"),
-        ),
-    ]
-)
-def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path}/a.db" if request.param == "sqlite" else PG_URL
-    assert url is not None
-    db = make_db(tmp_path, url)
-    yield db
-    close_db(db)
+def any_db(db: Database) -> Database:
+    return db
 
 
 def fill(db: Database, n: int, *, per_transaction: int = 10) -> None:
