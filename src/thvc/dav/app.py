@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from thvc.accounts.services import AccountService, Principal
-from thvc.dav import copy, delete, get, mkcol, move, options, propfind, proppatch, put, responses
+from thvc.dav import (
+    copy,
+    delete,
+    get,
+    lock,
+    mkcol,
+    move,
+    options,
+    propfind,
+    proppatch,
+    put,
+    responses,
+)
 from thvc.dav.context import DavContext, run
 from thvc.dav.errors import CHALLENGE, to_response
-from thvc.errors import NotAuthenticated
+from thvc.dav.ifheader import State, evaluate, parse_if, submitted_tokens
+from thvc.errors import NotAuthenticated, PreconditionFailed, ThvcError
 from thvc.files import paths
 from thvc.files.services import FileService
 from thvc.settings import Settings
@@ -31,6 +45,8 @@ HANDLERS: dict[str, Handler] = {
     "MKCOL": mkcol.do_MKCOL,
     "COPY": copy.do_COPY,
     "MOVE": move.do_MOVE,
+    "LOCK": lock.do_LOCK,
+    "UNLOCK": lock.do_UNLOCK,
 }
 
 
@@ -48,6 +64,30 @@ async def authenticate(request: Request, accounts: AccountService) -> Principal:
         raise NotAuthenticated("malformed Basic credentials")
     client = request.client.host if request.client else None
     return await run(accounts.authenticate, login, secret, client=client)
+
+
+async def check_if(ctx: DavContext, value: str) -> DavContext:
+    """Evaluate the If header (RFC 4918 §10.4) and record the tokens it submits.
+
+    When no list holds the answer is 412 (§10.4.1); when one holds but the
+    target is locked by a lock it does not submit, the core answers 423.
+    """
+    lists = parse_if(value)
+    states: dict[str | None, State | None] = {}
+    for lst in lists:
+        if lst.resource in states:
+            continue
+        if lst.resource is None:
+            states[None] = await run(ctx.files.lock_state, ctx.loc)
+            continue
+        try:
+            where = await ctx.resolve_url(lst.resource)
+            states[lst.resource] = await run(ctx.files.lock_state, where)
+        except ThvcError:
+            states[lst.resource] = None  # not one of ours: that list cannot hold
+    if not evaluate(lists, states.get):
+        raise PreconditionFailed("the If header's conditions do not hold")
+    return dataclasses.replace(ctx, tokens=frozenset(submitted_tokens(lists)))
 
 
 class DavApp:
@@ -68,7 +108,7 @@ class DavApp:
         try:
             if handler is None:
                 return responses.error(
-                    405 if method in ("LOCK", "UNLOCK") else 501,
+                    501,
                     f"{method} is not supported",
                     headers={"Allow": options.ALLOW},
                 )
@@ -84,6 +124,9 @@ class DavApp:
             login, *inner = segments
             loc = await run(self.files.locate, actor, login, inner)
             ctx = DavContext(request, self.files, self.settings, actor, self.prefix, login, loc)
+            if_value = request.headers.get("if")
+            if if_value is not None:
+                ctx = await check_if(ctx, if_value)
             return await handler(ctx)
         except Exception as exc:  # mapped once, here
             return to_response(exc)

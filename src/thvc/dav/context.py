@@ -44,6 +44,8 @@ class DavContext:
     prefix: str  # e.g. "/dav/files" or "/remote.php/dav/files"
     login: str  # the login named in the URL
     loc: Location
+    # Lock tokens the request submitted in its If header (RFC 4918 §10.4).
+    tokens: frozenset[str] = frozenset()
 
     @property
     def client(self) -> str | None:
@@ -75,24 +77,29 @@ class DavContext:
         raw = self.header("destination")
         if not raw:
             raise BadRequest("the Destination header is missing")
+        return await self.resolve_url(raw)
+
+    async def resolve_url(self, raw: str) -> Location:
+        """An absolute URL or path of this WebDAV tree, resolved for the actor.
+
+        Raises BadGateway for anything outside this server's tree.
+        """
         parts = urlsplit(raw)
         if parts.netloc and parts.netloc != self.request.headers.get("host", parts.netloc):
-            raise BadGateway("the Destination is on another server")
+            raise BadGateway("the URL is on another server")
         raw_path = (
-            parts.path.encode("latin-1", "strict")
+            parts.path.encode()
             if parts.path.isascii()
             else (quote(parts.path, safe="/%@").encode())
         )
         base = f"{self.prefix}/".encode()
         if not raw_path.startswith(base):
-            raise BadGateway("the Destination is outside this WebDAV tree")
-        rest = raw_path[len(base) :]
-        login_raw, _, tail = rest.partition(b"/")
-        segments = paths.segments_from_url(tail)
+            raise BadGateway("the URL is outside this WebDAV tree")
+        login_raw, _, tail = raw_path[len(base) :].partition(b"/")
         login = paths.segments_from_url(login_raw)
         if len(login) != 1:
-            raise BadRequest("the Destination has no user")
-        return await run(self.files.locate, self.actor, login[0], segments)
+            raise BadRequest("the URL names no user")
+        return await run(self.files.locate, self.actor, login[0], paths.segments_from_url(tail))
 
 
 def depth(ctx: DavContext, default: str, allowed: tuple[str, ...]) -> str:

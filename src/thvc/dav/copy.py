@@ -19,5 +19,6 @@ async def do_COPY(ctx: DavContext) -> Response:
         overwrite=overwrite(ctx),
         recursive=d == "infinity",
         client=ctx.client,
+        tokens=ctx.tokens,
     )
     return responses.empty(responses.NO_CONTENT if existed else responses.CREATED)

@@ -18,6 +18,7 @@ async def do_DELETE(ctx: DavContext) -> Response:
         ctx.loc,
         actor=ctx.actor,
         client=ctx.client,
+        tokens=ctx.tokens,
         if_match=strip_etag(if_match) if if_match else None,
     )
     return responses.empty(responses.NO_CONTENT)

@@ -21,42 +21,48 @@ from thvc.errors import (
     TooManyFailedLogins,
 )
 from thvc.files.errors import IsCollection
+from thvc.files.locks import LockConflict, Locked, LockTokenMismatch, NotLockOwner
 
 log = logging.getLogger("thvc.dav")
 
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="ThVC", charset="UTF-8"'}
 
-# Most specific first: the first base class that matches decides.
-STATUS: list[tuple[type[ThvcError], int]] = [
-    (PayloadTooLarge, 413),
-    (BadGateway, 502),
-    (BadRequest, 400),
-    (NotAuthenticated, 401),
-    (TooManyFailedLogins, 429),
-    (NotFound, 404),
-    (Forbidden, 403),
-    (IsCollection, 405),
-    (Conflict, 409),
-    (PreconditionFailed, 412),
-    (QuotaExceeded, 507),
+# Most specific first: the first class that matches decides, with the RFC 4918 §16
+# precondition element to name in the body, if any.
+STATUS: list[tuple[type[ThvcError], int, str]] = [
+    (PayloadTooLarge, 413, ""),
+    (BadGateway, 502, ""),
+    (BadRequest, 400, ""),
+    (NotAuthenticated, 401, ""),
+    (TooManyFailedLogins, 429, ""),
+    (LockConflict, 423, "no-conflicting-lock"),
+    (Locked, 423, "lock-token-submitted"),
+    (LockTokenMismatch, 409, "lock-token-matches-request-uri"),
+    (NotLockOwner, 403, ""),
+    (NotFound, 404, ""),
+    (Forbidden, 403, ""),
+    (IsCollection, 405, ""),
+    (Conflict, 409, ""),
+    (PreconditionFailed, 412, ""),
+    (QuotaExceeded, 507, "quota-not-exceeded"),
 ]
 
 
 def to_response(exc: Exception) -> Response:
     if isinstance(exc, ThvcError):
-        for cls, status in STATUS:
+        for cls, status, condition in STATUS:
             if isinstance(exc, cls):
                 headers: dict[str, str] = {}
                 if status == 401:
                     headers.update(CHALLENGE)
                 if isinstance(exc, TooManyFailedLogins):
                     headers["Retry-After"] = str(exc.resets_in)
-                condition = "quota-not-exceeded" if status == 507 else ""
                 return responses.error(
                     status,
                     exc.message,
                     exception=type(exc).__name__,
                     condition=condition,
+                    condition_href=exc.root_href if isinstance(exc, Locked) else "",
                     headers=headers,
                 )
     if isinstance(exc, BlobError):

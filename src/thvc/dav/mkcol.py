@@ -15,7 +15,9 @@ async def do_MKCOL(ctx: DavContext) -> Response:
         # §9.3: a body we do not understand gets 415.
         return responses.error(415, "MKCOL with a request body is not supported")
     try:
-        entry = await run(ctx.files.mkcol, ctx.loc, actor=ctx.actor, client=ctx.client)
+        entry = await run(
+            ctx.files.mkcol, ctx.loc, actor=ctx.actor, client=ctx.client, tokens=ctx.tokens
+        )
     except AlreadyExists:
         # §9.3.1: "405 (Method Not Allowed) - MKCOL can only be executed on an unmapped URL."
         return responses.error(405, "something of that name exists already")

@@ -13,6 +13,12 @@ async def do_MOVE(ctx: DavContext) -> Response:
     depth(ctx, "infinity", ("infinity",))
     dst = await ctx.destination()
     existed = await run(
-        ctx.files.move, ctx.loc, dst, actor=ctx.actor, overwrite=overwrite(ctx), client=ctx.client
+        ctx.files.move,
+        ctx.loc,
+        dst,
+        actor=ctx.actor,
+        overwrite=overwrite(ctx),
+        client=ctx.client,
+        tokens=ctx.tokens,
     )
     return responses.empty(responses.NO_CONTENT if existed else responses.CREATED)

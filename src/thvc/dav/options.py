@@ -7,10 +7,10 @@ from starlette.responses import Response
 from thvc.dav import responses
 from thvc.dav.context import DavContext
 
-ALLOW = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE"
+ALLOW = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, LOCK, UNLOCK"
 
 
 async def do_OPTIONS(ctx: DavContext) -> Response:
     return responses.empty(
-        200, {"DAV": "1", "Allow": ALLOW, "MS-Author-Via": "DAV", "Accept-Ranges": "bytes"}
+        200, {"DAV": "1, 2", "Allow": ALLOW, "MS-Author-Via": "DAV", "Accept-Ranges": "bytes"}
     )

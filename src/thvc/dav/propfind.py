@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from thvc.dav import responses
 from thvc.dav.context import DavContext, depth, run
-from thvc.dav.props import ALLPROP, LIVE, NEEDS_QUOTA, Quota
+from thvc.dav.props import ALLPROP, LIVE, NEEDS_LOCKS, NEEDS_QUOTA, Extra, Quota
 from thvc.dav.xml import (
     DAV,
     NS_DECL,
@@ -20,6 +20,7 @@ from thvc.dav.xml import (
     qname,
     split_clark,
 )
+from thvc.files.locks import LockInfo
 from thvc.files.models import DeadProperty
 from thvc.files.services import Entry
 
@@ -53,12 +54,12 @@ def render_response(
     mode: str,
     wanted: list[PropName],
     dead: list[DeadProperty],
-    quota: Quota | None,
+    extra: Extra,
 ) -> str:
     found: list[str] = []
     missing: list[str] = []
     if mode == "propname":
-        names = [k for k in LIVE if LIVE[k](entry, quota) is not None]
+        names = [k for k in LIVE if LIVE[k](entry, extra) is not None]
         found = [empty_element(ns, n) for ns, n in names]
         found += [empty_element(p.namespace, p.name) for p in dead]
     else:
@@ -67,7 +68,7 @@ def render_response(
         for ns, name in names:
             getter = LIVE.get((ns, name))
             if getter is not None:
-                value = getter(entry, quota)
+                value = getter(entry, extra)
                 if value is None:
                     if mode == "prop":
                         missing.append(empty_element(ns, name))
@@ -99,11 +100,11 @@ def render(
     mode: str,
     wanted: list[PropName],
     dead: dict[int, list[DeadProperty]],
-    quota: Quota | None,
+    extras: list[Extra],
 ) -> Iterator[str]:
     yield f"{XML_HEAD}<d:multistatus {NS_DECL}>"
-    for e in entries:
-        yield render_response(ctx, e, mode, wanted, dead.get(e.id, []), quota)
+    for e, x in zip(entries, extras, strict=True):
+        yield render_response(ctx, e, mode, wanted, dead.get(e.id, []), x)
     yield "</d:multistatus>"
 
 
@@ -125,5 +126,11 @@ async def do_PROPFIND(ctx: DavContext) -> Response:
     if mode == "propname" or any(k in NEEDS_QUOTA for k in wanted):
         used, available = await run(ctx.files.quota, ctx.loc)
         quota = Quota(used, available)
-    body = "".join(render(ctx, entries, mode, wanted, dead, quota))
+    locks: dict[str, list[LockInfo]] = {}
+    if mode != "prop" or any(k in NEEDS_LOCKS for k in wanted):
+        names = [e.name for e in entries[1:] if not e.is_mount]
+        locks = await run(ctx.files.locks_for, ctx.loc, names)
+    paths = [ctx.loc.path] + [f"{ctx.loc.path}/{e.name}" for e in entries[1:]]
+    extras = [Extra(quota, tuple(locks.get(p, ()))) for p in paths]
+    body = "".join(render(ctx, entries, mode, wanted, dead, extras))
     return responses.multistatus(body.encode())

@@ -58,7 +58,14 @@ async def do_PROPPATCH(ctx: DavContext) -> Response:
         if rest:
             stats += _propstat(rest, "424 Failed Dependency")
     else:
-        await run(ctx.files.proppatch, ctx.loc, ops, actor=ctx.actor, client=ctx.client)
+        await run(
+            ctx.files.proppatch,
+            ctx.loc,
+            ops,
+            actor=ctx.actor,
+            client=ctx.client,
+            tokens=ctx.tokens,
+        )
         stats = _propstat(names, "200 OK") if names else ""
     href = escape(ctx.href(ctx.loc.segments, await _is_dir(ctx)))
     body = (

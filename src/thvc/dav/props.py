@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from thvc.dav.lock import SUPPORTED_LOCK, lockdiscovery
 from thvc.dav.xml import DAV, NC, OC, escape, http_date, iso_date
+from thvc.files.locks import LockInfo
 from thvc.files.services import Entry
 
 
@@ -19,10 +21,18 @@ class Quota:
     available: int | None
 
 
-Getter = Callable[[Entry, Quota | None], str | None]
+@dataclass(frozen=True)
+class Extra:
+    """What a getter may need beyond the entry, fetched once per listing."""
+
+    quota: Quota | None = None
+    locks: tuple[LockInfo, ...] = ()
 
 
-def _permissions(e: Entry, q: Quota | None) -> str:
+Getter = Callable[[Entry, Extra], str | None]
+
+
+def _permissions(e: Entry, x: Extra) -> str:
     # Nextcloud's letters: (S)hared, (R)eshare, (M)ounted, (D)elete, (N)ame change,
     # (V) move, (W)rite, (C)reate file, (K) create folder.
     if not e.writable:
@@ -33,29 +43,34 @@ def _permissions(e: Entry, q: Quota | None) -> str:
 
 
 LIVE: dict[tuple[str, str], Getter] = {
-    (DAV, "resourcetype"): lambda e, q: "<d:collection/>" if e.is_dir else "",
-    (DAV, "getcontentlength"): lambda e, q: None if e.is_dir else str(e.size),
-    (DAV, "getcontenttype"): lambda e, q: (
+    (DAV, "resourcetype"): lambda e, x: "<d:collection/>" if e.is_dir else "",
+    (DAV, "getcontentlength"): lambda e, x: None if e.is_dir else str(e.size),
+    (DAV, "getcontenttype"): lambda e, x: (
         None if e.is_dir else escape(e.content_type or "application/octet-stream")
     ),
-    (DAV, "getetag"): lambda e, q: escape(f'"{e.etag}"'),
-    (DAV, "getlastmodified"): lambda e, q: http_date(e.mtime),
-    (DAV, "creationdate"): lambda e, q: iso_date(e.created_at),
-    (DAV, "displayname"): lambda e, q: escape(e.name),
+    (DAV, "getetag"): lambda e, x: escape(f'"{e.etag}"'),
+    (DAV, "getlastmodified"): lambda e, x: http_date(e.mtime),
+    (DAV, "creationdate"): lambda e, x: iso_date(e.created_at),
+    (DAV, "displayname"): lambda e, x: escape(e.name),
     # RFC 4331; only for collections, and never in allprop.
-    (DAV, "quota-used-bytes"): lambda e, q: str(q.used) if e.is_dir and q else None,
-    (DAV, "quota-available-bytes"): lambda e, q: (
-        None if not e.is_dir or q is None else str(q.available if q.available is not None else -3)
+    (DAV, "quota-used-bytes"): lambda e, x: str(x.quota.used) if e.is_dir and x.quota else None,
+    # -3 is SabreDAV's "unlimited", which the Nextcloud clients understand.
+    (DAV, "quota-available-bytes"): lambda e, x: (
+        None
+        if not e.is_dir or x.quota is None
+        else str(x.quota.available if x.quota.available is not None else -3)
     ),
-    (OC, "fileid"): lambda e, q: str(e.id),
-    (OC, "id"): lambda e, q: f"{e.id:08d}thvc",
-    (OC, "size"): lambda e, q: str(e.size),
+    (DAV, "supportedlock"): lambda e, x: SUPPORTED_LOCK,
+    (DAV, "lockdiscovery"): lambda e, x: lockdiscovery(list(x.locks)),
+    (OC, "fileid"): lambda e, x: str(e.id),
+    (OC, "id"): lambda e, x: f"{e.id:08d}thvc",
+    (OC, "size"): lambda e, x: str(e.size),
     (OC, "permissions"): _permissions,
-    (OC, "checksums"): lambda e, q: (
+    (OC, "checksums"): lambda e, x: (
         None if e.is_dir or not e.sha256 else f"<oc:checksum>SHA256:{e.sha256}</oc:checksum>"
     ),
-    (NC, "has-preview"): lambda e, q: "false",
-    (NC, "is-encrypted"): lambda e, q: "0",
+    (NC, "has-preview"): lambda e, x: "false",
+    (NC, "is-encrypted"): lambda e, x: "0",
 }
 
 # RFC 4918 §9.1: allprop returns the properties this specification defines
@@ -63,4 +78,5 @@ LIVE: dict[tuple[str, str], Getter] = {
 ALLPROP = [k for k in LIVE if k[0] == DAV and not k[1].startswith("quota")]
 NEEDS_QUOTA = {(DAV, "quota-used-bytes"), (DAV, "quota-available-bytes")}
 # Computed by the server: a PROPPATCH may not change them.
-PROTECTED = set(LIVE) | {(DAV, "lockdiscovery"), (DAV, "supportedlock")}
+PROTECTED = set(LIVE)
+NEEDS_LOCKS = {(DAV, "lockdiscovery")}

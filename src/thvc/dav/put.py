@@ -58,6 +58,8 @@ async def do_PUT(ctx: DavContext) -> Response:
         length=_length(ctx),
         if_match=strip_etag(if_match) if if_match else None,
         if_none_match=(ctx.header("if-none-match") or "").strip() == "*",
+        actor=ctx.actor,
+        tokens=ctx.tokens,
     )
     mtime = _mtime(ctx)
     try:

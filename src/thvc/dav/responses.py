@@ -15,14 +15,20 @@ def error(
     *,
     exception: str = "",
     condition: str = "",
+    condition_href: str = "",
     headers: dict[str, str] | None = None,
 ) -> Response:
     """A DAV error body as SabreDAV (and so Nextcloud's clients) shape it.
 
     ``condition`` is an RFC 4918 precondition element name, e.g.
-    ``propfind-finite-depth``.
+    ``propfind-finite-depth``; ``condition_href`` the resource it names
+    (``lock-token-submitted`` names the locked resource).
     """
-    cond = f"<d:{condition}/>" if condition else ""
+    cond = ""
+    if condition and condition_href:
+        cond = f"<d:{condition}><d:href>{escape(condition_href)}</d:href></d:{condition}>"
+    elif condition:
+        cond = f"<d:{condition}/>"
     body = (
         f'{XML_HEAD}<d:error xmlns:d="DAV:" xmlns:s="{SABRE}">{cond}'
         f"<s:exception>{escape(exception)}</s:exception>"

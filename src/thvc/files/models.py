@@ -150,3 +150,33 @@ class DeadProperty(Base):
     name: Mapped[str] = mapped_column(String(255), primary_key=True)
     # The property element serialised as XML (its children and text, with namespaces).
     value: Mapped[str] = mapped_column(Text)
+
+
+class LockScope(enum.StrEnum):
+    EXCLUSIVE = "exclusive"
+    SHARED = "shared"
+
+
+class Lock(Base):
+    """A WebDAV write lock (RFC 4918 §6), enforced by the core for every way of writing.
+
+    Locks belong to URLs, not to nodes: a lock on a folder with depth
+    infinity covers everything below that path, including names not yet
+    created, and a MOVE leaves the lock behind (§7.7).
+    """
+
+    __tablename__ = "locks"
+    __table_args__ = (Index("ix_locks_space_id_path", "space_id", "path"),)
+
+    token: Mapped[str] = mapped_column(String(80), primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(PathText)
+    infinite: Mapped[bool] = mapped_column(Boolean)
+    scope: Mapped[LockScope] = mapped_column(str_enum(LockScope))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The DAV:owner element the client sent, as XML (returned verbatim in lockdiscovery).
+    owner: Mapped[str] = mapped_column(Text, default="")
+    timeout: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The request URL the lock was taken on, for lockroot.
+    root_href: Mapped[str] = mapped_column(Text, default="")

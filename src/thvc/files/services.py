@@ -10,7 +10,7 @@ one; a blob whose transaction never committed is an orphan for ``fsck``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -32,7 +32,7 @@ from thvc.errors import (
     PreconditionFailed,
     QuotaExceeded,
 )
-from thvc.files import paths
+from thvc.files import locks, paths
 from thvc.files.errors import (
     IntoItself,
     IsCollection,
@@ -46,6 +46,8 @@ from thvc.files.keys import TenantKeys
 from thvc.files.models import (
     Blob,
     DeadProperty,
+    Lock,
+    LockScope,
     Node,
     Space,
     SpaceKind,
@@ -167,6 +169,7 @@ class Upload:
     if_match: str | None
     if_none_match: bool
     existed: bool
+    tokens: frozenset[str] = frozenset()
     info: BlobInfo | None = field(default=None)
 
     def write(self, data: bytes) -> None:
@@ -578,6 +581,8 @@ class FileService:
         length: int | None,
         if_match: str | None = None,
         if_none_match: bool = False,
+        actor: Principal | None = None,
+        tokens: Collection[str] = (),
     ) -> Upload:
         """Check everything that can be checked before a byte is stored, then open a blob."""
         if loc.is_space_root:
@@ -589,6 +594,8 @@ class FileService:
             if node is not None and node.is_dir:
                 raise IsCollection()
             self._check_conditions(node, if_match, if_none_match)
+            if actor is not None:
+                self._require_unlocked(s, actor, loc, node is None, tokens)
             space = s.get_one(Space, loc.space_id)
             avail = self._available(s, space)
             old = node.size if node is not None else 0
@@ -597,7 +604,25 @@ class FileService:
                 raise QuotaExceeded(length - old, avail or 0, "storage")
             key = self.keys.data_key(s, loc.tenant_id)
         writer = self.blobs.writer(key, uuid.uuid4().hex)
-        return Upload(loc, writer, limit, if_match, if_none_match, node is not None)
+        return Upload(
+            loc, writer, limit, if_match, if_none_match, node is not None, frozenset(tokens)
+        )
+
+    def _require_unlocked(
+        self,
+        s: Session,
+        actor: Principal,
+        loc: Location,
+        creating: bool,
+        tokens: Collection[str],
+        *,
+        subtree: bool = False,
+    ) -> None:
+        """Writing a resource needs its locks; adding or removing one needs its folder's."""
+        targets = [(loc.path, subtree)]
+        if creating or subtree:
+            targets.append((paths.parent_and_name(loc.path)[0], False))
+        locks.require(s, actor, loc.space_id, targets, tokens)
 
     @staticmethod
     def _check_conditions(node: Node | None, if_match: str | None, if_none_match: bool) -> None:
@@ -636,6 +661,7 @@ class FileService:
                 if node is not None and node.is_dir:
                     raise IsCollection()
                 self._check_conditions(node, upload.if_match, upload.if_none_match)
+                self._require_unlocked(s, actor, loc, node is None, upload.tokens)
                 s.add(
                     Blob(
                         id=info.blob_id, tenant_id=loc.tenant_id, size=info.size, sha256=info.sha256
@@ -737,7 +763,14 @@ class FileService:
 
     # -- folders -----------------------------------------------------------
 
-    def mkcol(self, loc: Location, *, actor: Principal, client: str | None = None) -> Entry:
+    def mkcol(
+        self,
+        loc: Location,
+        *,
+        actor: Principal,
+        client: str | None = None,
+        tokens: Collection[str] = (),
+    ) -> Entry:
         if loc.is_space_root:
             raise AlreadyExists()
         self._require_write(loc)
@@ -746,6 +779,7 @@ class FileService:
             parent = self._parent(s, loc)
             if self._node(s, loc.space_id, loc.path) is not None:
                 raise AlreadyExists()
+            self._require_unlocked(s, actor, loc, True, tokens)
             node = Node(
                 space_id=loc.space_id,
                 parent_id=parent.id,
@@ -781,6 +815,7 @@ class FileService:
         )
 
     def _trash(self, s: Session, node: Node, now: datetime) -> None:
+        locks.drop_below(s, node.space_id, node.path)
         s.execute(
             update(Node)
             .where(self._subtree(node))  # type: ignore[arg-type]
@@ -796,6 +831,7 @@ class FileService:
         actor: Principal,
         if_match: str | None = None,
         client: str | None = None,
+        tokens: Collection[str] = (),
     ) -> None:
         """Move a file or folder (with everything below) to the trash."""
         if loc.is_space_root:
@@ -804,6 +840,7 @@ class FileService:
         with self.db.write() as s:
             node = self._need(s, loc)
             self._check_conditions(node, if_match, False)
+            self._require_unlocked(s, actor, loc, False, tokens, subtree=True)
             self._trash(s, node, utcnow())
             self.audit.record(
                 s,
@@ -921,7 +958,14 @@ class FileService:
     # -- copy and move -----------------------------------------------------
 
     def _prepare_target(
-        self, s: Session, src: Node, dst: Location, overwrite: bool, now: datetime
+        self,
+        s: Session,
+        src: Node,
+        dst: Location,
+        overwrite: bool,
+        now: datetime,
+        actor: Principal,
+        tokens: Collection[str],
     ) -> tuple[Node, bool]:
         """Check the target of a COPY or MOVE and trash what it replaces.
 
@@ -936,9 +980,10 @@ class FileService:
             raise IntoItself()
         parent = self._parent(s, dst)
         existing = self._node(s, dst.space_id, dst.path)
+        if existing is not None and not overwrite:
+            raise PreconditionFailed("the destination exists and Overwrite is F")
+        self._require_unlocked(s, actor, dst, True, tokens, subtree=existing is not None)
         if existing is not None:
-            if not overwrite:
-                raise PreconditionFailed("the destination exists and Overwrite is F")
             self._trash(s, existing, now)
         return parent, existing is not None
 
@@ -950,6 +995,7 @@ class FileService:
         actor: Principal,
         overwrite: bool = True,
         client: str | None = None,
+        tokens: Collection[str] = (),
     ) -> bool:
         """Rename or move; the file id stays. Returns True if the destination existed."""
         if src.is_space_root:
@@ -962,7 +1008,10 @@ class FileService:
             node = self._need(s, src)
             if dst.space_id == src.space_id and dst.path == src.path:
                 raise IntoItself("source and destination are the same")
-            parent, existed = self._prepare_target(s, node, dst, overwrite, now)
+            self._require_unlocked(s, actor, src, False, tokens, subtree=True)
+            parent, existed = self._prepare_target(s, node, dst, overwrite, now, actor, tokens)
+            # The locks stay behind with the URL (RFC 4918 §7.7), where nothing is any more.
+            locks.drop_below(s, src.space_id, node.path)
             old = node.path
             lo, hi = paths.descendant_bounds(old)
             below = (
@@ -1004,6 +1053,7 @@ class FileService:
         overwrite: bool = True,
         recursive: bool = True,
         client: str | None = None,
+        tokens: Collection[str] = (),
     ) -> bool:
         """Copy a file or folder; contents are shared blobs, so no bytes are copied."""
         if src.tenant_id != dst.tenant_id:
@@ -1013,7 +1063,7 @@ class FileService:
             node = self._need(s, src)
             if dst.space_id == src.space_id and dst.path == src.path:
                 raise IntoItself("source and destination are the same")
-            parent, existed = self._prepare_target(s, node, dst, overwrite, now)
+            parent, existed = self._prepare_target(s, node, dst, overwrite, now, actor, tokens)
             if node.is_dir and recursive:
                 lo, hi = paths.descendant_bounds(node.path)
                 rows = [
@@ -1081,12 +1131,19 @@ class FileService:
     # -- properties --------------------------------------------------------
 
     def proppatch(
-        self, loc: Location, ops: Sequence[PropOp], *, actor: Principal, client: str | None = None
+        self,
+        loc: Location,
+        ops: Sequence[PropOp],
+        *,
+        actor: Principal,
+        client: str | None = None,
+        tokens: Collection[str] = (),
     ) -> None:
         """Apply all instructions in order, or none of them."""
         self._require_write(loc)
         with self.db.write() as s:
             node = self._need(s, loc)
+            self._require_unlocked(s, actor, loc, False, tokens)
             for op in ops:
                 key = (node.id, op.namespace, op.name)
                 existing = s.get(DeadProperty, key)
@@ -1113,6 +1170,117 @@ class FileService:
                 detail={"props": [f"{{{o.namespace}}}{o.name}" for o in ops]},
             )
 
+    # -- locks -------------------------------------------------------------
+
+    def lock(
+        self,
+        loc: Location,
+        *,
+        actor: Principal,
+        exclusive: bool,
+        infinite: bool,
+        owner: str,
+        timeout: int,
+        root_href: str,
+        client: str | None = None,
+    ) -> tuple[locks.LockInfo, bool]:
+        """Take a write lock; an unmapped URL becomes an empty file (RFC 4918 §7.3).
+
+        Returns (the lock, whether a file was created). Raises LockConflict if
+        an exclusive lock, or any lock against a new exclusive one, is in the way.
+        """
+        self._require_write(loc)
+        created = False
+        with self.db.read() as s:
+            exists = self._node(s, loc.space_id, loc.path) is not None
+        if not exists:
+            upload = self.begin_put(loc, length=0, if_none_match=True)
+            try:
+                self.finish_put(upload, actor=actor, client=client)
+                created = True
+            except PreconditionFailed:
+                pass  # created by someone else meanwhile: lock what is there
+        with self.db.write() as s:
+            for other in locks.covering(s, loc.space_id, loc.path, below=infinite):
+                if exclusive or other.scope is LockScope.EXCLUSIVE:
+                    raise locks.LockConflict(other.path, other.root_href)
+            lock = Lock(
+                token=f"opaquelocktoken:{uuid.uuid4()}",
+                space_id=loc.space_id,
+                path=loc.path,
+                infinite=infinite,
+                scope=LockScope.EXCLUSIVE if exclusive else LockScope.SHARED,
+                user_id=actor.user_id,
+                owner=owner,
+                timeout=timeout,
+                expires_at=utcnow() + timedelta(seconds=timeout),
+                root_href=root_href,
+            )
+            s.add(lock)
+            self.audit.record(
+                s,
+                action="file.lock",
+                tenant_id=loc.tenant_id,
+                actor=actor.login,
+                client=client,
+                target=self._target(loc),
+                detail={"exclusive": exclusive, "infinite": infinite, "timeout": timeout},
+            )
+            return locks.info(lock), created
+
+    def _own_lock(self, s: Session, loc: Location, token: str, actor: Principal) -> Lock:
+        lock = s.get(Lock, token)
+        if (
+            lock is None
+            or lock.expires_at <= utcnow()
+            or lock not in locks.covering(s, loc.space_id, loc.path)
+        ):
+            raise locks.LockTokenMismatch()
+        if lock.user_id != actor.user_id:
+            raise locks.NotLockOwner()
+        return lock
+
+    def refresh_lock(
+        self, loc: Location, tokens: Collection[str], *, actor: Principal, timeout: int
+    ) -> locks.LockInfo:
+        """Extend the first submitted lock that covers ``loc`` (RFC 4918 §9.10.2)."""
+        with self.db.write() as s:
+            for token in tokens:
+                try:
+                    lock = self._own_lock(s, loc, token, actor)
+                except locks.LockTokenMismatch:
+                    continue
+                lock.timeout = timeout
+                lock.expires_at = utcnow() + timedelta(seconds=timeout)
+                return locks.info(lock)
+        raise locks.LockTokenMismatch("no submitted lock token applies to this resource")
+
+    def unlock(
+        self, loc: Location, token: str, *, actor: Principal, client: str | None = None
+    ) -> None:
+        with self.db.write() as s:
+            lock = self._own_lock(s, loc, token, actor)
+            s.delete(lock)
+            self.audit.record(
+                s,
+                action="file.unlock",
+                tenant_id=loc.tenant_id,
+                actor=actor.login,
+                client=client,
+                target=self._target(loc),
+            )
+
+    def lock_state(self, loc: Location) -> tuple[str | None, set[str]]:
+        """The etag (None if nothing is there) and the lock tokens that cover ``loc``."""
+        with self.db.read() as s:
+            node = self._node(s, loc.space_id, loc.path)
+            return (node.etag if node else None), locks.tokens_on(s, loc.space_id, loc.path)
+
+    def locks_for(self, loc: Location, names: Sequence[str]) -> dict[str, list[locks.LockInfo]]:
+        """Active locks of a folder and its listed children (for lockdiscovery)."""
+        with self.db.read() as s:
+            return locks.for_listing(s, loc.space_id, loc.path, names)
+
     # -- versions ----------------------------------------------------------
 
     def list_versions(self, loc: Location) -> list[VersionInfo]:
@@ -1128,12 +1296,19 @@ class FileService:
             ]
 
     def restore_version(
-        self, loc: Location, version_id: int, *, actor: Principal, client: str | None = None
+        self,
+        loc: Location,
+        version_id: int,
+        *,
+        actor: Principal,
+        client: str | None = None,
+        tokens: Collection[str] = (),
     ) -> Entry:
         """Make an earlier version current; the current content becomes a version itself."""
         self._require_write(loc)
         with self.db.write() as s:
             node = self._need(s, loc)
+            self._require_unlocked(s, actor, loc, False, tokens)
             if node.is_dir:
                 raise NotCollection()
             v = s.scalar(

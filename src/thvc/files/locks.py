@@ -1,0 +1,150 @@
+"""Write locks: which locks cover a path, and whether a request may write there.
+
+Every writing method of the file service calls :func:`require` inside its
+transaction, whatever protocol the request came by, so a lock taken over
+WebDAV also holds against the Nextcloud API, tus and the web interface, and
+against every server process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, delete, or_, select
+from sqlalchemy.orm import Session
+
+from thvc.accounts.services import Principal
+from thvc.db.types import utcnow
+from thvc.errors import ThvcError
+from thvc.files import paths
+from thvc.files.models import Lock, LockScope
+
+
+class Locked(ThvcError):
+    """The resource is locked and the request did not submit a lock token it owns."""
+
+    def __init__(self, path: str, root_href: str) -> None:
+        super().__init__("the resource is locked")
+        self.path = path
+        self.root_href = root_href
+
+
+class LockConflict(Locked):
+    """A lock cannot be granted because a conflicting lock exists."""
+
+
+class LockTokenMismatch(ThvcError):
+    """The lock token does not belong to a lock on this resource."""
+
+
+class NotLockOwner(ThvcError):
+    """Only the user who took a lock may release or refresh it."""
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    token: str
+    path: str
+    infinite: bool
+    exclusive: bool
+    owner: str
+    timeout: int
+    expires_at: datetime
+    root_href: str
+
+
+def info(lock: Lock) -> LockInfo:
+    return LockInfo(
+        lock.token,
+        lock.path,
+        lock.infinite,
+        lock.scope is LockScope.EXCLUSIVE,
+        lock.owner,
+        lock.timeout,
+        lock.expires_at,
+        lock.root_href,
+    )
+
+
+def _covering_clause(path: str) -> ColumnElement[bool]:
+    """Locks on ``path`` itself, or with depth infinity on a folder above it."""
+    above = paths.ancestors(path)
+    clause = Lock.path == path
+    if above:
+        clause = or_(clause, and_(Lock.infinite.is_(True), Lock.path.in_(above)))
+    return clause
+
+
+def covering(s: Session, space_id: int, path: str, *, below: bool = False) -> list[Lock]:
+    """Live locks that cover ``path`` (and, with ``below``, any lock inside it)."""
+    clause = _covering_clause(path)
+    if below:
+        lo, hi = paths.descendant_bounds(path)
+        clause = or_(clause, and_(Lock.path > lo, Lock.path < hi))
+    return list(
+        s.scalars(select(Lock).where(Lock.space_id == space_id, Lock.expires_at > utcnow(), clause))
+    )
+
+
+def require(
+    s: Session,
+    actor: Principal,
+    space_id: int,
+    targets: Iterable[tuple[str, bool]],
+    tokens: Collection[str],
+) -> None:
+    """Raise Locked unless the request may write every target.
+
+    ``targets`` are (path, whole subtree?) pairs. A lock is satisfied when the
+    request submitted its token and the actor owns it (a token of another user
+    is refused). An exclusive lock must be satisfied; of shared locks on the
+    same resource, one satisfied lock is enough (RFC 4918 §6.1).
+    """
+    for path, subtree in targets:
+        locks = covering(s, space_id, path, below=subtree)
+        if not locks:
+            continue
+        mine = {lk.token for lk in locks if lk.token in tokens and lk.user_id == actor.user_id}
+        for lk in locks:
+            if lk.token in mine:
+                continue
+            if lk.scope is LockScope.SHARED and any(
+                o.token in mine and o.path == lk.path for o in locks
+            ):
+                continue
+            raise Locked(lk.path, lk.root_href)
+
+
+def drop_below(s: Session, space_id: int, path: str) -> None:
+    """A resource that is deleted or moved away loses the locks on it and below it."""
+    lo, hi = paths.descendant_bounds(path)
+    s.execute(
+        delete(Lock).where(
+            Lock.space_id == space_id, or_(Lock.path == path, and_(Lock.path > lo, Lock.path < hi))
+        )
+    )
+
+
+def tokens_on(s: Session, space_id: int, path: str) -> set[str]:
+    return {lk.token for lk in covering(s, space_id, path)}
+
+
+def for_listing(
+    s: Session, space_id: int, folder: str, names: Sequence[str]
+) -> dict[str, list[LockInfo]]:
+    """Locks covering a folder and each of its children, in one query."""
+    wanted = [*paths.ancestors(folder), folder] if folder else [""]
+    children = [f"{folder}/{n}" for n in names]
+    rows = s.scalars(
+        select(Lock).where(
+            Lock.space_id == space_id, Lock.expires_at > utcnow(), Lock.path.in_(wanted + children)
+        )
+    ).all()
+    out: dict[str, list[LockInfo]] = {p: [] for p in [folder, *children]}
+    for lk in rows:
+        for p in out:
+            if lk.path == p or (lk.infinite and p.startswith(lk.path + "/")):
+                out[p].append(info(lk))
+    return out
