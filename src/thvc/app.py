@@ -24,7 +24,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     settings = settings or load_settings()
     svc = services or build_services(settings)
     check_current(svc.db)
-    dav = DavApp("/dav/files", settings=settings, accounts=svc.accounts, files=svc.files)
+
+    def dav(prefix: str, *, login_in_url: bool = True) -> DavApp:
+        return DavApp(
+            prefix,
+            settings=settings,
+            accounts=svc.accounts,
+            files=svc.files,
+            login_in_url=login_in_url,
+        )
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "version": __version__})
@@ -35,7 +43,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         svc.close()
 
     app = Starlette(
-        routes=[Route("/health", health), Mount("/dav/files", app=dav)],
+        routes=[
+            Route("/health", health),
+            Mount("/dav/files", app=dav("/dav/files")),
+            # What the Nextcloud and ownCloud clients use: the same tree, the same core.
+            Mount("/remote.php/dav/files", app=dav("/remote.php/dav/files")),
+            Mount("/remote.php/webdav", app=dav("/remote.php/webdav", login_in_url=False)),
+        ],
         lifespan=lifespan,
     )
     app.state.services = svc

@@ -4,5 +4,6 @@ from thvc.accounts import models as accounts
 from thvc.audit import models as audit
 from thvc.files import models as files
 from thvc.tenants import models as tenants
+from thvc.uploads import models as uploads
 
-__all__ = ["accounts", "audit", "files", "tenants"]
+__all__ = ["accounts", "audit", "files", "tenants", "uploads"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from thvc.db.base import Base
@@ -109,3 +109,22 @@ class CredentialCache(Base):
         ForeignKey("app_passwords.id", ondelete="CASCADE"), default=None, index=True
     )
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LoginFlow(Base):
+    """A Nextcloud Login Flow v2 in progress.
+
+    Only hashes of the two tokens are stored. The app password issued at the
+    end is kept sealed with a key derived from the poll token, which only the
+    polling client knows, until it is collected (then the row is deleted).
+    """
+
+    __tablename__ = "login_flows"
+
+    poll_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    login_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    client_name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    login: Mapped[str | None] = mapped_column(String(128), default=None)
+    sealed_password: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)

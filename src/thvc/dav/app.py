@@ -91,13 +91,24 @@ async def check_if(ctx: DavContext, value: str) -> DavContext:
 
 
 class DavApp:
-    """An ASGI app serving ``{prefix}/{login}/...`` for one URL prefix."""
+    """An ASGI app serving ``{prefix}/{login}/...`` for one URL prefix.
+
+    With ``login_in_url=False`` it serves the caller's own tree directly under
+    the prefix, as Nextcloud's legacy ``/remote.php/webdav/`` does.
+    """
 
     def __init__(
-        self, prefix: str, *, settings: Settings, accounts: AccountService, files: FileService
+        self,
+        prefix: str,
+        *,
+        settings: Settings,
+        accounts: AccountService,
+        files: FileService,
+        login_in_url: bool = True,
     ) -> None:
         assert prefix.startswith("/") and not prefix.endswith("/")
         self.prefix = prefix
+        self.login_in_url = login_in_url
         self.settings = settings
         self.accounts = accounts
         self.files = files
@@ -117,13 +128,25 @@ class DavApp:
             raw = raw.split(b"?", 1)[0]
             rest = raw[len(self.prefix) :]
             segments = paths.segments_from_url(rest)
-            if not segments:
+            if not self.login_in_url:
+                login, inner = actor.login, segments
+            elif not segments:
                 if method == "OPTIONS":
-                    return responses.empty(200, {"DAV": "1", "Allow": options.ALLOW})
+                    return await options.do_OPTIONS_bare()
                 return responses.error(404, "name a user: /files/USER@TENANT/")
-            login, *inner = segments
+            else:
+                login, inner = segments[0], segments[1:]
             loc = await run(self.files.locate, actor, login, inner)
-            ctx = DavContext(request, self.files, self.settings, actor, self.prefix, login, loc)
+            ctx = DavContext(
+                request,
+                self.files,
+                self.settings,
+                actor,
+                self.prefix,
+                login,
+                loc,
+                login_in_url=self.login_in_url,
+            )
             if_value = request.headers.get("if")
             if if_value is not None:
                 ctx = await check_if(ctx, if_value)

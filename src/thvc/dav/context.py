@@ -42,7 +42,7 @@ class DavContext:
     settings: Settings
     actor: Principal
     prefix: str  # e.g. "/dav/files" or "/remote.php/dav/files"
-    login: str  # the login named in the URL
+    login: str  # the login named in the URL (or the actor's, for the legacy tree)
     loc: Location
     # Lock tokens the request submitted in its If header (RFC 4918 §10.4).
     tokens: frozenset[str] = frozenset()
@@ -54,7 +54,17 @@ class DavContext:
     def href(self, segments: tuple[str, ...], is_dir: bool) -> str:
         path = "".join("/" + quote(s, safe="") for s in segments)
         tail = "/" if is_dir else ""
-        return f"{self.prefix}/{quote(self.login, safe='@')}{path}{tail}"
+        return f"{self.root}{path}{tail}"
+
+    # Whether URLs name the user (``/dav/files/anna@lauscha/``) or not (``/remote.php/webdav/``).
+    login_in_url: bool = True
+
+    @property
+    def root(self) -> str:
+        """The href of the user's root folder, without the trailing slash."""
+        if self.login_in_url:
+            return f"{self.prefix}/{quote(self.login, safe='@')}"
+        return self.prefix
 
     def header(self, name: str) -> str | None:
         return self.request.headers.get(name)
@@ -95,7 +105,12 @@ class DavContext:
         base = f"{self.prefix}/".encode()
         if not raw_path.startswith(base):
             raise BadGateway("the URL is outside this WebDAV tree")
-        login_raw, _, tail = raw_path[len(base) :].partition(b"/")
+        rest = raw_path[len(base) :]
+        if not self.login_in_url:
+            return await run(
+                self.files.locate, self.actor, self.actor.login, paths.segments_from_url(rest)
+            )
+        login_raw, _, tail = rest.partition(b"/")
         login = paths.segments_from_url(login_raw)
         if len(login) != 1:
             raise BadRequest("the URL names no user")

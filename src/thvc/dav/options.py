@@ -11,6 +11,11 @@ ALLOW = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE
 
 
 async def do_OPTIONS(ctx: DavContext) -> Response:
+    return await do_OPTIONS_bare()
+
+
+async def do_OPTIONS_bare() -> Response:
+    """The same answer above the users' trees, where there is no resource to resolve."""
     return responses.empty(
         200, {"DAV": "1, 2", "Allow": ALLOW, "MS-Author-Via": "DAV", "Accept-Ranges": "bytes"}
     )

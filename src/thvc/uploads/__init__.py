@@ -1,0 +1,1 @@
+"""Resumable uploads: Nextcloud/ownCloud chunking and tus share one assembly path."""
