@@ -33,13 +33,17 @@ Getter = Callable[[Entry, Extra], str | None]
 
 
 def _permissions(e: Entry, x: Extra) -> str:
-    # Nextcloud's letters: (S)hared, (R)eshare, (M)ounted, (D)elete, (N)ame change,
-    # (V) move, (W)rite, (C)reate file, (K) create folder.
+    """Nextcloud's letters, as its clients read them.
+
+    M mounted, G readable, D delete, N rename, V move, W write, C create
+    file, K create folder (S and R, shared and re-share, come with sharing).
+    """
+    mounted = "M" if e.is_mount else ""
     if not e.writable:
-        return ""
+        return mounted + "G"
     if e.is_space_root:
-        return "CK" if e.is_dir else ""
-    return "RDNVCK" if e.is_dir else "RDNVW"
+        return mounted + "GCK"
+    return mounted + ("GDNVCK" if e.is_dir else "GDNVW")
 
 
 LIVE: dict[tuple[str, str], Getter] = {
@@ -69,6 +73,12 @@ LIVE: dict[tuple[str, str], Getter] = {
     (OC, "checksums"): lambda e, x: (
         None if e.is_dir or not e.sha256 else f"<oc:checksum>SHA256:{e.sha256}</oc:checksum>"
     ),
+    (OC, "owner-id"): lambda e, x: escape(e.owner),
+    (OC, "owner-display-name"): lambda e, x: escape(e.owner),
+    (OC, "share-types"): lambda e, x: "",
+    # Changes only when a backup is restored; none has been.
+    (OC, "data-fingerprint"): lambda e, x: "",
+    (NC, "mount-type"): lambda e, x: e.mount_type,
     (NC, "has-preview"): lambda e, x: "false",
     (NC, "is-encrypted"): lambda e, x: "0",
 }

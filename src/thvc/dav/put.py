@@ -6,6 +6,7 @@ where it is hashed and encrypted; memory stays bounded whatever the size.
 
 from __future__ import annotations
 
+import mimetypes
 from datetime import UTC, datetime
 
 from starlette.responses import Response
@@ -37,14 +38,9 @@ def _mtime(ctx: DavContext) -> datetime | None:
 
 
 def _checksum(ctx: DavContext) -> str | None:
-    value = ctx.header("oc-checksum")
-    if not value:
-        return None
-    for item in value.split(" "):
-        algo, _, digest = item.partition(":")
-        if algo.upper() == "SHA256" and len(digest) == 64:
-            return digest.lower()
-    return None  # other algorithms are accepted but not verified
+    """The first checksum of ``OC-Checksum`` (``SHA1:<hex>``; several may be space-separated)."""
+    value = (ctx.header("oc-checksum") or "").strip()
+    return value.split(" ")[0] if value else None
 
 
 async def do_PUT(ctx: DavContext) -> Response:
@@ -60,6 +56,7 @@ async def do_PUT(ctx: DavContext) -> Response:
         if_none_match=(ctx.header("if-none-match") or "").strip() == "*",
         actor=ctx.actor,
         tokens=ctx.tokens,
+        checksum=_checksum(ctx),
     )
     mtime = _mtime(ctx)
     try:
@@ -81,7 +78,6 @@ async def do_PUT(ctx: DavContext) -> Response:
             mtime=mtime,
             content_type=_content_type(ctx),
             client=ctx.client,
-            expected_sha256=_checksum(ctx),
         )
     except BaseException:
         await run(ctx.files.abort_put, upload)
@@ -97,7 +93,9 @@ async def do_PUT(ctx: DavContext) -> Response:
 
 
 def _content_type(ctx: DavContext) -> str | None:
+    """The client's type, or one guessed from the name (clients mostly send none)."""
     value = ctx.header("content-type")
-    if not value or len(value) > 255:
-        return None
-    return value
+    if value and len(value) <= 255 and value != "application/octet-stream":
+        return value
+    guessed, _ = mimetypes.guess_type(ctx.loc.segments[-1] if ctx.loc.segments else "")
+    return guessed or value

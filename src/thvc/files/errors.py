@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from thvc.errors import Conflict, Forbidden, NotFound
+from thvc.errors import BadRequest, Conflict, Forbidden, NotFound
 
 
 class NodeNotFound(NotFound):
@@ -31,3 +31,7 @@ class ProtectedNode(Forbidden):
 
 class IntoItself(Forbidden):
     """A folder cannot be copied or moved into itself."""
+
+
+class ChecksumMismatch(BadRequest):
+    """The content does not match the checksum sent with it."""

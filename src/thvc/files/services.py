@@ -9,7 +9,10 @@ one; a blob whose transaction never committed is an orphan for ``fsck``.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
+import zlib
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,6 +37,7 @@ from thvc.errors import (
 )
 from thvc.files import locks, paths
 from thvc.files.errors import (
+    ChecksumMismatch,
     IntoItself,
     IsCollection,
     NodeNotFound,
@@ -130,6 +134,10 @@ class Entry:
     # The root of a space (the user's root or a team space mount): not deletable.
     is_space_root: bool
     is_mount: bool = False
+    # Whose it is: the personal space's owner, or the team space's name.
+    owner: str = ""
+    # Nextcloud's nc:mount-type: "" in a personal space, "group" in a team space.
+    mount_type: str = ""
 
 
 @dataclass(frozen=True)
@@ -159,6 +167,34 @@ class TrashInfo:
     trashed_at: datetime
 
 
+class Checksum:
+    """A client's content checksum (``TYPE:hex``), computed while the bytes stream by."""
+
+    KINDS = {"SHA1": "sha1", "MD5": "md5", "SHA256": "sha256", "SHA3-256": "sha3_256"}
+
+    def __init__(self, header: str) -> None:
+        kind, _, expected = header.strip().partition(":")
+        self.kind = kind.upper()
+        self.expected = expected.strip().lower()
+        if self.kind == "ADLER32":
+            self._adler = 1
+            self._hash = None
+        elif self.kind in self.KINDS and self.expected:
+            self._hash = hashlib.new(self.KINDS[self.kind])
+        else:
+            raise BadRequest(f"unsupported checksum {header!r}: use SHA1, MD5, SHA256 or ADLER32")
+
+    def update(self, data: bytes) -> None:
+        if self._hash is None:
+            self._adler = zlib.adler32(data, self._adler)
+        else:
+            self._hash.update(data)
+
+    def matches(self) -> bool:
+        got = f"{self._adler:08x}" if self._hash is None else self._hash.hexdigest()
+        return hmac.compare_digest(got, self.expected.zfill(len(got)))
+
+
 @dataclass
 class Upload:
     """A PUT in progress: bytes go to an encrypted temp blob, bounded by the quota left."""
@@ -171,11 +207,15 @@ class Upload:
     existed: bool
     tokens: frozenset[str] = frozenset()
     info: BlobInfo | None = field(default=None)
+    # A checksum the client sent with the content ("SHA1:<hex>"), verified at the end.
+    checksum: Checksum | None = None
 
     def write(self, data: bytes) -> None:
         if self.limit is not None and self.writer.size + len(data) > self.limit:
             raise QuotaExceeded(self.writer.size + len(data), self.limit, "storage")
         self.writer.write(data)
+        if self.checksum is not None:
+            self.checksum.update(data)
 
 
 @dataclass(frozen=True)
@@ -423,6 +463,8 @@ class FileService:
             writable=loc.can_write,
             is_space_root=node.path == "",
             is_mount=node.path == "" and loc.mount is not None,
+            owner=loc.mount or loc.login,
+            mount_type="group" if loc.mount else "",
         )
 
     def stat(self, loc: Location) -> Entry:
@@ -583,6 +625,7 @@ class FileService:
         if_none_match: bool = False,
         actor: Principal | None = None,
         tokens: Collection[str] = (),
+        checksum: str | None = None,
     ) -> Upload:
         """Check everything that can be checked before a byte is stored, then open a blob."""
         if loc.is_space_root:
@@ -605,7 +648,14 @@ class FileService:
             key = self.keys.data_key(s, loc.tenant_id)
         writer = self.blobs.writer(key, uuid.uuid4().hex)
         return Upload(
-            loc, writer, limit, if_match, if_none_match, node is not None, frozenset(tokens)
+            loc,
+            writer,
+            limit,
+            if_match,
+            if_none_match,
+            node is not None,
+            frozenset(tokens),
+            checksum=Checksum(checksum) if checksum else None,
         )
 
     def _require_unlocked(
@@ -648,9 +698,10 @@ class FileService:
     ) -> tuple[Entry, bool]:
         """Make the written blob the file's content; returns (entry, created)."""
         info = upload.info = upload.writer.commit()
-        if expected_sha256 is not None and expected_sha256.lower() != info.sha256:
+        bad_sum = expected_sha256 is not None and expected_sha256.lower() != info.sha256
+        if bad_sum or (upload.checksum is not None and not upload.checksum.matches()):
             self.abort_put(upload)
-            raise BadRequest("the content does not match the checksum sent with it")
+            raise ChecksumMismatch("the content does not match the checksum sent with it")
         loc = upload.loc
         now = utcnow()
         garbage: list[str] = []
