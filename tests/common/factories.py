@@ -12,13 +12,24 @@ from thvc.tenants.models import TenantKind
 PASSWORD = "correct-horse-battery"
 
 
-def tenant(svc: Services, slug: str, *, quota: int | None = None,
-           kind: TenantKind = TenantKind.MUNICIPALITY) -> int:
+def tenant(
+    svc: Services,
+    slug: str,
+    *,
+    quota: int | None = None,
+    kind: TenantKind = TenantKind.MUNICIPALITY,
+) -> int:
     return svc.tenants.create(slug, slug.title(), kind=kind, quota_bytes=quota).id
 
 
-def user(svc: Services, login: str, *, password: str = PASSWORD, role: Role = Role.MEMBER,
-         quota: int | None = None) -> Principal:
+def user(
+    svc: Services,
+    login: str,
+    *,
+    password: str = PASSWORD,
+    role: Role = Role.MEMBER,
+    quota: int | None = None,
+) -> Principal:
     slug = login.rpartition("@")[2]
     with svc.db.read() as s:
         from thvc.tenants.models import Tenant

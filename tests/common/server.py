@@ -32,6 +32,7 @@ class LiveServer:
     operator_password: str
     proc: subprocess.Popen[bytes] | None = None
     log: Path = field(default_factory=Path)
+    log_level: str = "warning"
 
     @property
     def url(self) -> str:
@@ -40,18 +41,25 @@ class LiveServer:
     @property
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("THVC_")}
-        env.update(THVC_DATA_DIR=str(self.data_dir), THVC_DATABASE_URL=self.database_url,
-                   THVC_BIND=f"127.0.0.1:{self.port}", THVC_CONFIG=str(self.data_dir / "none.toml"),
-                   THVC_LOG_LEVEL="warning")
+        env.update(
+            THVC_DATA_DIR=str(self.data_dir),
+            THVC_DATABASE_URL=self.database_url,
+            THVC_BIND=f"127.0.0.1:{self.port}",
+            THVC_CONFIG=str(self.data_dir / "none.toml"),
+            THVC_LOG_LEVEL=self.log_level,
+        )
         return env
 
-    def cli(self, *args: str, input: str | None = None, check: bool = True
-            ) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run([THVC, *args], env=self.env, input=input, capture_output=True,
-                              text=True, timeout=600)
+    def cli(
+        self, *args: str, input: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [THVC, *args], env=self.env, input=input, capture_output=True, text=True, timeout=600
+        )
         if check and proc.returncode != 0:
-            raise AssertionError(f"thvc {' '.join(args)} exited {proc.returncode}:\n"
-                                 f"{proc.stdout}\n{proc.stderr}")
+            raise AssertionError(
+                f"thvc {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+            )
         return proc
 
     def user(self, login: str, password: str) -> None:
@@ -64,8 +72,9 @@ class LiveServer:
         assert self.proc is None
         self.log = self.data_dir / f"serve-{time.monotonic_ns()}.log"
         with self.log.open("wb") as fh:
-            self.proc = subprocess.Popen([THVC, "serve"], env=self.env, stdout=fh, stderr=fh,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                [THVC, "serve"], env=self.env, stdout=fh, stderr=fh, start_new_session=True
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -76,6 +85,15 @@ class LiveServer:
             except httpx.TransportError:
                 time.sleep(0.1)
         raise RuntimeError(f"thvc serve did not come up:\n{self.log.read_text()}")
+
+    def requests(self, method: str, fragment: str = "") -> int:
+        """How many requests of ``method`` whose path contains ``fragment`` the access log shows."""
+        needle = f'"{method} '
+        return sum(
+            1
+            for line in self.log.read_text(errors="replace").splitlines()
+            if needle in line and fragment in line
+        )
 
     def kill(self) -> None:
         """SIGKILL, as a power cut or the OOM killer would."""
@@ -121,9 +139,11 @@ def _children(pid: int) -> list[int]:
 
 
 @contextmanager
-def start_server(data_dir: Path, database_url: str) -> Iterator[LiveServer]:
+def start_server(
+    data_dir: Path, database_url: str, *, log_level: str = "warning"
+) -> Iterator[LiveServer]:
     data_dir.mkdir(parents=True, exist_ok=True)
-    live = LiveServer(data_dir, database_url, free_port(), "")
+    live = LiveServer(data_dir, database_url, free_port(), "", log_level=log_level)
     init = live.cli("init")
     for line in init.stdout.splitlines():
         if "password:" in line:
