@@ -12,6 +12,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from thvc import __version__
+from thvc.compat.chunking import ChunkingApp
+from thvc.compat.routes import compat_routes
 from thvc.dav.app import DavApp
 from thvc.db.migrate import check_current
 from thvc.services import Services, build_services
@@ -49,6 +51,18 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             # What the Nextcloud and ownCloud clients use: the same tree, the same core.
             Mount("/remote.php/dav/files", app=dav("/remote.php/dav/files")),
             Mount("/remote.php/webdav", app=dav("/remote.php/webdav", login_in_url=False)),
+            Mount(
+                "/remote.php/dav/uploads",
+                app=ChunkingApp(
+                    "/remote.php/dav/uploads",
+                    settings=settings,
+                    accounts=svc.accounts,
+                    files=svc.files,
+                    uploads=svc.uploads,
+                ),
+            ),
+            # status.php, the OCS API and Login Flow v2.
+            *compat_routes(settings, svc),
         ],
         lifespan=lifespan,
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from thvc.accounts.loginflow import LoginFlowService
 from thvc.accounts.services import AccountService
 from thvc.audit import AuditLog
 from thvc.blobs import LocalBlobStore, load_or_create_master_key, new_data_key, wrap_key
@@ -15,6 +16,7 @@ from thvc.files.keys import TenantKeys
 from thvc.files.services import FileService
 from thvc.settings import Settings
 from thvc.tenants.services import TenantService
+from thvc.uploads.services import UploadService
 
 
 @dataclass
@@ -26,6 +28,8 @@ class Services:
     tenants: TenantService
     accounts: AccountService
     files: FileService
+    uploads: UploadService
+    login_flows: LoginFlowService
 
     def close(self) -> None:
         self.db.dispose()
@@ -60,4 +64,13 @@ def build_services(settings: Settings) -> Services:
         versions_kept=settings.versions_kept,
         trash_days=settings.trash_days,
     )
-    return Services(settings, db, audit, blobs, tenants, accounts, files)
+    uploads = UploadService(
+        db, audit=audit, blobs=blobs, keys=files.keys, files=files, settings=settings
+    )
+    login_flows = LoginFlowService(
+        db,
+        audit=audit,
+        accounts=accounts,
+        secret=_derive(master, b"thvc login flow forms v1"),
+    )
+    return Services(settings, db, audit, blobs, tenants, accounts, files, uploads, login_flows)

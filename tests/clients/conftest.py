@@ -34,6 +34,15 @@ def sync_server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
         yield live
 
 
+def client_args(tool: str) -> list[str]:
+    """Debian's owncloudcmd ships no system exclude list and refuses to start without
+    one; both clients get the same explicit list (the Nextcloud package's)."""
+    args = ["--non-interactive", "-u", USER, "-p", PASSWORD]
+    if tool == "owncloudcmd":
+        args += ["--exclude", "/etc/Nextcloud/sync-exclude.lst"]
+    return args
+
+
 def run_client(
     tool: str, local: Path, server: LiveServer, *extra: str, timeout: float = 900
 ) -> subprocess.CompletedProcess[str]:

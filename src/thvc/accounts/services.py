@@ -50,7 +50,7 @@ GROUP_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
 def split_login(login: str) -> tuple[str, str]:
     """``anna@lauscha`` -> (``anna``, ``lauscha``); raises BadRequest otherwise."""
     name, sep, slug = login.strip().lower().rpartition("@")
-    if not sep or not LOCAL_NAME.match(name) or not slug:
+    if not sep or not LOCAL_NAME.fullmatch(name) or not slug:
         raise BadRequest(f"invalid login {login!r}: expected NAME@TENANT, e.g. anna@lauscha")
     return name, slug
 
@@ -145,7 +145,7 @@ class AccountService:
             q = select(User, Tenant.slug).join(Tenant, Tenant.id == User.tenant_id)
             if tenant_slug:
                 q = q.where(Tenant.slug == tenant_slug)
-            return [(u, t) for u, t in s.execute(q.order_by(User.login)).tuples()]
+            return [(u, t) for u, t in s.execute(q.order_by(User.login))]
 
     def set_state(self, login: str, state: UserState, *, actor: str = "system") -> User:
         with self.db.write() as s:
@@ -243,7 +243,7 @@ class AccountService:
     # -- groups ------------------------------------------------------------
 
     def create_group(self, tenant_slug: str, name: str, *, actor: str = "system") -> Group:
-        if not GROUP_NAME.match(name):
+        if not GROUP_NAME.fullmatch(name):
             raise BadRequest(f"invalid group name {name!r}")
         with self.db.write() as s:
             tenant = s.scalar(select(Tenant).where(Tenant.slug == tenant_slug))
@@ -318,12 +318,28 @@ class AccountService:
         remembered for ``auth_cache_seconds`` under a keyed hash, so the next
         request of a sync client costs one indexed read instead of argon2.
         """
+        # Lone surrogates (undecodable bytes) cannot reach the database or argon2:
+        # replaced, they make an unknown name or a wrong password, as they should.
+        login = login.encode("utf-8", "replace").decode()
+        secret = secret.encode("utf-8", "replace").decode()
         login = login.strip().lower()
         now = utcnow()
         key = self._cache_key(login, secret)
         keys = [f"acct:{login}", f"addr:{client or '-'}"]
         with self.db.read() as s:
-            self._check_throttle(s, keys, now)
+            blocked = self._throttled_for(s, keys, now)
+        if blocked:
+            with self.db.write() as s:
+                self.audit.record(
+                    s,
+                    action="login",
+                    outcome="denied",
+                    actor=login,
+                    client=client,
+                    detail={"reason": "throttled", "retry_after": blocked},
+                )
+            raise TooManyFailedLogins(blocked)
+        with self.db.read() as s:
             hit = s.execute(
                 select(User)
                 .join(CredentialCache, CredentialCache.user_id == User.id)
@@ -337,15 +353,11 @@ class AccountService:
             ).scalar_one_or_none()
             if hit is not None and (hit.expires_at is None or hit.expires_at > now):
                 return principal_of(hit)
-            found = (
-                s.execute(
-                    select(User, Tenant)
-                    .join(Tenant, Tenant.id == User.tenant_id)
-                    .where(User.login == login)
-                )
-                .tuples()
-                .one_or_none()
-            )
+            found = s.execute(
+                select(User, Tenant)
+                .join(Tenant, Tenant.id == User.tenant_id)
+                .where(User.login == login)
+            ).one_or_none()
         # The slow verification runs outside any transaction.
         app_id: int | None = None
         ok = False
@@ -364,6 +376,9 @@ class AccountService:
                 ok = verify_password(user.password_hash, secret)
         else:
             verify_password(None, secret)
+        # A refusal is recorded (audit, throttle counters) and committed before it is
+        # raised: raising inside the transaction would roll the record back.
+        refusal: NotAuthenticated | None = None
         with self.db.write() as s:
             if not ok or found is None:
                 delay = self._record_failure(s, keys, now)
@@ -376,59 +391,76 @@ class AccountService:
                     tenant_id=found[1].id if found else None,
                     detail={"delay": delay},
                 )
-                raise NotAuthenticated("wrong login name or password")
-            user, tenant = found
-            problem = None
-            if tenant.state is not TenantState.ACTIVE:
-                problem = f"tenant {tenant.slug} is {tenant.state.value}"
-            elif user.state is not UserState.ACTIVE:
-                problem = "account is disabled"
-            elif user.expires_at is not None and user.expires_at <= now:
-                problem = "account has expired"
-            if problem:
-                self.audit.record(
-                    s,
-                    action="login",
-                    outcome="denied",
-                    actor=login,
-                    client=client,
-                    tenant_id=tenant.id,
-                    detail={"reason": problem},
-                )
-                raise NotAuthenticated(problem)
-            s.execute(delete(LoginThrottle).where(LoginThrottle.key == keys[0]))
-            if self.settings.auth_cache_seconds:
-                s.merge(
-                    CredentialCache(
-                        key=key,
-                        user_id=user.id,
-                        app_password_id=app_id,
-                        expires_at=now + timedelta(seconds=self.settings.auth_cache_seconds),
+                refusal = NotAuthenticated("wrong login name or password")
+            else:
+                user, tenant = found
+                problem = self._refusal_reason(user, tenant, now)
+                if problem:
+                    self.audit.record(
+                        s,
+                        action="login",
+                        outcome="denied",
+                        actor=login,
+                        client=client,
+                        tenant_id=tenant.id,
+                        detail={"reason": problem},
                     )
-                )
-            if app_id is not None:
-                app = s.get(AppPassword, app_id)
-                if app is not None:
-                    app.last_used_at = now
-            self.audit.record(
-                s,
-                action="login",
-                actor=login,
-                client=client,
-                tenant_id=tenant.id,
-                detail={"method": "app-password" if app_id else "password"},
-            )
-            return principal_of(user)
+                    refusal = NotAuthenticated(problem)
+                else:
+                    self._remember(s, key, user, app_id, keys[0], now)
+                    self.audit.record(
+                        s,
+                        action="login",
+                        actor=login,
+                        client=client,
+                        tenant_id=tenant.id,
+                        detail={"method": "app-password" if app_id else "password"},
+                    )
+                    principal = principal_of(user)
+        if refusal is not None:
+            raise refusal
+        return principal
 
-    def _check_throttle(self, s: Session, keys: list[str], now: datetime) -> None:
+    @staticmethod
+    def _refusal_reason(user: User, tenant: Tenant, now: datetime) -> str | None:
+        if tenant.state is not TenantState.ACTIVE:
+            return f"tenant {tenant.slug} is {tenant.state.value}"
+        if user.state is not UserState.ACTIVE:
+            return "account is disabled"
+        if user.expires_at is not None and user.expires_at <= now:
+            return "account has expired"
+        return None
+
+    def _remember(
+        self, s: Session, key: str, user: User, app_id: int | None, account_key: str, now: datetime
+    ) -> None:
+        """After a success: clear the account's failures, cache the credential."""
+        s.execute(delete(LoginThrottle).where(LoginThrottle.key == account_key))
+        if self.settings.auth_cache_seconds:
+            s.merge(
+                CredentialCache(
+                    key=key,
+                    user_id=user.id,
+                    app_password_id=app_id,
+                    expires_at=now + timedelta(seconds=self.settings.auth_cache_seconds),
+                )
+            )
+        if app_id is not None:
+            app = s.get(AppPassword, app_id)
+            if app is not None:
+                app.last_used_at = now
+
+    def _throttled_for(self, s: Session, keys: list[str], now: datetime) -> int:
+        """Seconds until the account and the client address may try again (0: now)."""
         blocked = s.scalars(
             select(LoginThrottle.blocked_until).where(
                 LoginThrottle.key.in_(keys), LoginThrottle.blocked_until > now
             )
         ).all()
-        if blocked:
-            until = max(b for b in blocked if b is not None)
-            raise TooManyFailedLogins(max(1, math.ceil((until - now).total_seconds())))
+        if not blocked:
+            return 0
+        until = max(b for b in blocked if b is not None)
+        return max(1, math.ceil((until - now).total_seconds()))
 
     def _record_failure(self, s: Session, keys: list[str], now: datetime) -> int:
         """Count a failure under each key; from the free allowance on, delays double."""

@@ -62,7 +62,7 @@ def parse_size(text: str | None) -> int | None:
     """``50G`` -> bytes (binary units); ``none`` or ``unlimited`` -> None."""
     if text is None or text.lower() in ("none", "unlimited"):
         return None
-    m = SIZE.match(text)
+    m = SIZE.fullmatch(text)
     if not m:
         raise typer.BadParameter(f"{text!r} is not a size like 500M, 50G or 2T")
     factor = 1024 ** " KMGTP".index(m.group(2).upper() or " ")
@@ -473,6 +473,7 @@ def fsck(
         repair=repair,
         checksums=not quick,
         temp_age_seconds=temp_age,
+        extra_referenced=svc.uploads.referenced_blobs,
     )
     for p in report.problems:
         out.print(f"problem: {p}", highlight=False)

@@ -371,19 +371,15 @@ class FileService:
 
     def _mounts(self, s: Session, actor: Principal) -> tuple[Mount, ...]:
         groups = select(GroupMember.group_id).where(GroupMember.user_id == actor.user_id)
-        rows = (
-            s.execute(
-                select(Space.id, Space.name, SpaceMember.role)
-                .join(SpaceMember, SpaceMember.space_id == Space.id)
-                .where(
-                    Space.kind == SpaceKind.TEAM,
-                    Space.tenant_id == actor.tenant_id,
-                    or_(SpaceMember.user_id == actor.user_id, SpaceMember.group_id.in_(groups)),
-                )
+        rows = s.execute(
+            select(Space.id, Space.name, SpaceMember.role)
+            .join(SpaceMember, SpaceMember.space_id == Space.id)
+            .where(
+                Space.kind == SpaceKind.TEAM,
+                Space.tenant_id == actor.tenant_id,
+                or_(SpaceMember.user_id == actor.user_id, SpaceMember.group_id.in_(groups)),
             )
-            .tuples()
-            .all()
-        )
+        ).all()
         best: dict[int, Mount] = {}
         for sid, name, role in rows:
             if sid not in best or ROLE_RANK[role] > ROLE_RANK[best[sid].role]:
@@ -731,20 +727,16 @@ class FileService:
                         created_at=now,
                     )
                     s.add(node)
-                else:
-                    assert node.blob_id is not None and node.sha256 is not None
-                    s.add(
-                        Version(
-                            node_id=node.id,
-                            blob_id=node.blob_id,
-                            size=node.size,
-                            sha256=node.sha256,
-                            mtime=node.mtime,
-                            author=actor.login,
-                        )
-                    )
-                node.blob_id, node.size, node.sha256 = info.blob_id, info.size, info.sha256
-                node.etag, node.mtime = new_etag(), mtime or now
+                self._set_content(
+                    s,
+                    node,
+                    info.blob_id,
+                    info.size,
+                    info.sha256,
+                    mtime or now,
+                    actor,
+                    keep_old=not created,
+                )
                 node.content_type = content_type
                 s.flush()
                 if not created:
@@ -772,6 +764,35 @@ class FileService:
             raise
         self._drop_blobs(loc.tenant_id, garbage)
         return entry, created
+
+    @staticmethod
+    def _set_content(
+        s: Session,
+        node: Node,
+        blob_id: str,
+        size: int,
+        sha256: str,
+        mtime: datetime,
+        actor: Principal,
+        *,
+        keep_old: bool = True,
+    ) -> None:
+        """Give a file new content; the content it had becomes a version."""
+        if keep_old:
+            assert node.blob_id is not None
+            assert node.sha256 is not None
+            s.add(
+                Version(
+                    node_id=node.id,
+                    blob_id=node.blob_id,
+                    size=node.size,
+                    sha256=node.sha256,
+                    mtime=node.mtime,
+                    author=actor.login,
+                )
+            )
+        node.blob_id, node.size, node.sha256 = blob_id, size, sha256
+        node.etag, node.mtime = new_etag(), mtime
 
     def _expire_versions(self, s: Session, node_id: int) -> list[str]:
         ids = s.scalars(
@@ -937,19 +958,24 @@ class FileService:
             while self._node(s, space.id, target) is not None:
                 n += 1
                 target = f"{parent_path}/{name} (restored {n})"
-            old = top.path
-            rows = select(Node.id).where(Node.trash_root_id == top.id)
-            if target != old:
-                s.execute(
-                    update(Node)
-                    .where(Node.trash_root_id == top.id, Node.id != top.id)
-                    .values(path=literal(target).concat(func.substr(Node.path, len(old) + 1)))
-                )
+            # Rename the whole subtree while it is still in the trash (outside the unique
+            # index of live paths), then bring it back in one statement.
             s.execute(
-                update(Node).where(Node.id.in_(rows)).values(trashed_at=None, trash_root_id=None)
+                update(Node)
+                .where(Node.trash_root_id == top.id)
+                .values(path=literal(target).concat(func.substr(Node.path, len(top.path) + 1)))
             )
-            top.path, top.parent_id, top.name = target, parent.id, target.rpartition("/")[2]
-            s.flush()
+            s.execute(
+                update(Node)
+                .where(Node.id == top.id)
+                .values(parent_id=parent.id, name=target.rpartition("/")[2])
+            )
+            s.execute(
+                update(Node)
+                .where(Node.trash_root_id == top.id)
+                .values(trashed_at=None, trash_root_id=None)
+            )
+            s.refresh(top)
             self._charge(s, space.id, top.size)
             self._touch_ancestors(s, space.id, target, top.size, parent_mtime=utcnow())
             self.audit.record(
@@ -985,9 +1011,7 @@ class FileService:
                 if b
             ]
             tenant_of = dict(
-                s.execute(select(Blob.id, Blob.tenant_id).where(Blob.id.in_(blob_ids)))
-                .tuples()
-                .all()
+                s.execute(select(Blob.id, Blob.tenant_id).where(Blob.id.in_(blob_ids))).all()
             )
             s.execute(delete(DeadProperty).where(DeadProperty.node_id.in_(doomed)))
             s.execute(delete(Version).where(Version.node_id.in_(doomed)))
@@ -1029,6 +1053,9 @@ class FileService:
             dst.path == src.path or dst.path.startswith(src.path + "/")
         ):
             raise IntoItself()
+        if dst.space_id == src.space_id and src.path.startswith(dst.path + "/"):
+            # Overwriting a folder that contains the source would trash the source too.
+            raise IntoItself("the destination contains the source")
         parent = self._parent(s, dst)
         existing = self._node(s, dst.space_id, dst.path)
         if existing is not None and not overwrite:
@@ -1367,21 +1394,9 @@ class FileService:
             )
             if v is None:
                 raise NotFound("no such version")
-            assert node.blob_id is not None and node.sha256 is not None
             delta = v.size - node.size
             self._charge(s, loc.space_id, delta)
-            s.add(
-                Version(
-                    node_id=node.id,
-                    blob_id=node.blob_id,
-                    size=node.size,
-                    sha256=node.sha256,
-                    mtime=node.mtime,
-                    author=actor.login,
-                )
-            )
-            node.blob_id, node.size, node.sha256 = v.blob_id, v.size, v.sha256
-            node.etag, node.mtime = new_etag(), utcnow()
+            self._set_content(s, node, v.blob_id, v.size, v.sha256, utcnow(), actor)
             s.delete(v)
             s.flush()
             self._touch_ancestors(s, loc.space_id, loc.path, delta)

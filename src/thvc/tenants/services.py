@@ -48,7 +48,7 @@ class TenantService:
         quota_bytes: int | None = None,
         actor: str = "system",
     ) -> Tenant:
-        if not SLUG.match(slug):
+        if not SLUG.fullmatch(slug):
             raise BadRequest(
                 f"invalid tenant slug {slug!r}: use 1-63 lowercase letters, digits and '-'"
             )
