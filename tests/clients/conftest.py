@@ -43,28 +43,42 @@ def client_args(tool: str) -> list[str]:
     return args
 
 
+# Fixed 10 MB chunks (the client otherwise grows them to ~100 MB), for tests that
+# need to interrupt an upload between chunks.
+SMALL_CHUNKS = {
+    "OWNCLOUD_CHUNK_SIZE": "10000000",
+    "OWNCLOUD_MIN_CHUNK_SIZE": "10000000",
+    "OWNCLOUD_MAX_CHUNK_SIZE": "10000000",
+}
+
+
+def client_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    return {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(home), **(extra or {})}
+
+
 def run_client(
-    tool: str, local: Path, server: LiveServer, *extra: str, timeout: float = 900
+    tool: str,
+    local: Path,
+    server: LiveServer,
+    *extra: str,
+    timeout: float = 900,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """One sync run; raises with the client's output if it fails."""
-    argv = [
-        require(tool),
-        "--non-interactive",
-        "-u",
-        USER,
-        "-p",
-        PASSWORD,
-        *extra,
-        str(local),
-        server.url,
-    ]
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(local.parent)}
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
+    argv = [require(tool), *client_args(tool), *extra, str(local), server.url]
+    proc = subprocess.run(
+        argv, capture_output=True, text=True, timeout=timeout, env=client_env(local.parent, env)
+    )
     if proc.returncode != 0:
         raise AssertionError(
             f"{tool} exited {proc.returncode}:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
         )
     return proc
+
+
+def files_in(folder: Path) -> list[Path]:
+    """The user's files in a folder, sorted; never the client's journal."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(JOURNAL))
 
 
 def tree(root: Path) -> dict[str, str]:

@@ -13,7 +13,11 @@ import pytest
 
 from tests.clients.conftest import (
     PASSWORD,
+    SMALL_CHUNKS,
     USER,
+    client_args,
+    client_env,
+    files_in,
     make_tree,
     require,
     run_client,
@@ -65,14 +69,14 @@ def test_changes_propagate_both_ways_and_a_rename_is_a_move(
     run_client(TOOL, a, sync_server)
     b.mkdir()
     run_client(TOOL, b, sync_server)
-    victim = next(p for p in sorted((a / "Ämter").iterdir()) if p.is_file())
+    victim = files_in(a / "Ämter")[0]
     renamed = victim.with_name("umbenannt " + victim.name)
     before = fileid(sync_server, f"Ämter/{victim.name}")
     # Client side: edit, rename, delete, new folder.
-    edited = next(p for p in sorted(a.iterdir()) if p.is_file())
+    edited = files_in(a)[0]
     edited.write_bytes(b"neuer Inhalt\n")
     victim.rename(renamed)
-    gone = next(p for p in sorted((a / "Projekte 2026").iterdir()) if p.is_file())
+    gone = files_in(a / "Projekte 2026")[0]
     gone.unlink()
     (a / "Neuer Ordner").mkdir()
     (a / "Neuer Ordner" / "notiz.txt").write_text("hallo")
@@ -120,17 +124,8 @@ def test_an_interrupted_chunked_upload_resumes_with_the_chunks_already_stored(
     with big.open("wb") as fh:
         for _ in range(200):
             fh.write(os.urandom(1 << 20))
-    argv = [
-        require(TOOL),
-        "--non-interactive",
-        "-u",
-        USER,
-        "-p",
-        PASSWORD,
-        str(local),
-        sync_server.url,
-    ]
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)}
+    argv = [require(TOOL), *client_args(TOOL), str(local), sync_server.url]
+    env = client_env(tmp_path, SMALL_CHUNKS)
     proc = subprocess.Popen(
         argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True
     )
@@ -149,7 +144,7 @@ def test_an_interrupted_chunked_upload_resumes_with_the_chunks_already_stored(
         headers={"Depth": "0"},
     )
     assert r.status_code == 404  # nothing half-written became visible
-    run_client(TOOL, local, sync_server)
+    run_client(TOOL, local, sync_server, env=SMALL_CHUNKS)
     second_run = sync_server.requests("PUT", "/remote.php/dav/uploads/") - first_run
     total_chunks = first_run + second_run
     assert second_run < total_chunks, "every chunk was uploaded again"

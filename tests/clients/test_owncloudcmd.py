@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.clients.conftest import make_tree, run_client, tree
+from tests.clients.conftest import files_in, make_tree, run_client, tree
 from tests.common.server import LiveServer
 
 pytestmark = pytest.mark.slow
@@ -23,11 +23,11 @@ def test_a_tree_syncs_up_and_down_and_changes_round_trip(
     run_client(TOOL, down, sync_server)
     assert tree(down) == tree(up)
     # A round trip of changes.
-    first = next(p for p in sorted(up.iterdir()) if p.is_file())
+    first = files_in(up)[0]
     first.write_bytes(b"changed by owncloudcmd\n")
     (up / "Neu").mkdir()
     (up / "Neu" / "x.txt").write_text("x")
-    next(p for p in sorted((up / "Ämter").iterdir()) if p.is_file()).unlink()
+    files_in(up / "Ämter")[0].unlink()
     run_client(TOOL, up, sync_server)
     run_client(TOOL, down, sync_server)
     assert tree(down) == tree(up)
