@@ -32,8 +32,12 @@ def database_url(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database_url,
-                    segment_size=64 * 1024, auth_cache_seconds=300)
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        segment_size=64 * 1024,
+        auth_cache_seconds=300,
+    )
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from thvc import __version__
 from thvc.compat.chunking import ChunkingApp
@@ -22,7 +23,30 @@ from thvc.settings import Settings, load_settings
 log = logging.getLogger("thvc")
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
+class PrefixDispatch:
+    """Send each request under a protocol prefix straight to its adapter.
+
+    WebDAV paths may hold any character a file name may (a newline too), which
+    regex routes do not match; a prefix test is also cheaper per request.
+    """
+
+    def __init__(self, fallback: ASGIApp, mounts: list[tuple[str, ASGIApp]]) -> None:
+        self.fallback = fallback
+        self.mounts = mounts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            for prefix, target in self.mounts:
+                if path.startswith(prefix) and (
+                    len(path) == len(prefix) or path[len(prefix)] == "/"
+                ):
+                    await target(scope, receive, send)
+                    return
+        await self.fallback(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> ASGIApp:
     settings = settings or load_settings()
     svc = services or build_services(settings)
     check_current(svc.db)
@@ -44,27 +68,25 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         yield
         svc.close()
 
-    app = Starlette(
-        routes=[
-            Route("/health", health),
-            Mount("/dav/files", app=dav("/dav/files")),
-            # What the Nextcloud and ownCloud clients use: the same tree, the same core.
-            Mount("/remote.php/dav/files", app=dav("/remote.php/dav/files")),
-            Mount("/remote.php/webdav", app=dav("/remote.php/webdav", login_in_url=False)),
-            Mount(
-                "/remote.php/dav/uploads",
-                app=ChunkingApp(
-                    "/remote.php/dav/uploads",
-                    settings=settings,
-                    accounts=svc.accounts,
-                    files=svc.files,
-                    uploads=svc.uploads,
-                ),
-            ),
-            # status.php, the OCS API and Login Flow v2.
-            *compat_routes(settings, svc),
-        ],
-        lifespan=lifespan,
+    # status.php, the OCS API and Login Flow v2, and what is not a file protocol.
+    rest = Starlette(
+        routes=[Route("/health", health), *compat_routes(settings, svc)], lifespan=lifespan
     )
-    app.state.services = svc
-    return app
+    rest.state.services = svc
+    uploads = ChunkingApp(
+        "/remote.php/dav/uploads",
+        settings=settings,
+        accounts=svc.accounts,
+        files=svc.files,
+        uploads=svc.uploads,
+    )
+    return PrefixDispatch(
+        rest,
+        [
+            ("/dav/files", dav("/dav/files")),
+            # What the Nextcloud and ownCloud clients use: the same tree, the same core.
+            ("/remote.php/dav/files", dav("/remote.php/dav/files")),
+            ("/remote.php/webdav", dav("/remote.php/webdav", login_in_url=False)),
+            ("/remote.php/dav/uploads", uploads),
+        ],
+    )

@@ -33,7 +33,7 @@ class XmlError(BadRequest):
 def parse(body: bytes) -> ET.Element:
     try:
         root = DET.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except (ET.ParseError, DefusedXmlException, ValueError) as exc:
+    except (ET.ParseError, DefusedXmlException, ValueError, LookupError) as exc:
         raise XmlError(f"malformed XML body: {exc}") from None
     assert isinstance(root, ET.Element)
     return root

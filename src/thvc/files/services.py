@@ -9,6 +9,7 @@ one; a blob whose transaction never committed is an orphan for ``fsck``.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import uuid
@@ -466,7 +467,31 @@ class FileService:
     def stat(self, loc: Location) -> Entry:
         with self.db.read() as s:
             node = self._need(s, loc)
-            return self._entry(node, loc, name=loc.segments[-1] if loc.segments else "")
+            me = self._entry(node, loc, name=loc.segments[-1] if loc.segments else "")
+            if loc.mounts:
+                me = self._with_mounts_etag(me, self._mount_roots(s, loc))
+            return me
+
+    def _mount_roots(self, s: Session, loc: Location) -> dict[int, Node]:
+        return {
+            n.space_id: n
+            for n in s.scalars(
+                select(Node).where(
+                    Node.space_id.in_([m.space_id for m in loc.mounts]),
+                    Node.path == "",
+                    Node.trashed_at.is_(None),
+                )
+            )
+        }
+
+    @staticmethod
+    def _with_mounts_etag(root: Entry, mounts: dict[int, Node]) -> Entry:
+        """The user's root changes when a mounted team space changes: sync clients poll
+        only the root's etag to learn whether anything below it changed."""
+        parts = [root.etag, *(f"{sid}:{n.etag}" for sid, n in sorted(mounts.items()))]
+        return dataclasses.replace(
+            root, etag=hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+        )
 
     def listing(self, loc: Location) -> tuple[Entry, list[Entry]]:
         """A folder and its direct children: one query for the children, whatever their number."""
@@ -482,16 +507,8 @@ class FileService:
             ).all()
             kids = [self._entry(r, loc, segments=(*loc.segments, r.name)) for r in rows]
             if loc.mounts:
-                roots = {
-                    n.space_id: n
-                    for n in s.scalars(
-                        select(Node).where(
-                            Node.space_id.in_([m.space_id for m in loc.mounts]),
-                            Node.path == "",
-                            Node.trashed_at.is_(None),
-                        )
-                    )
-                }
+                roots = self._mount_roots(s, loc)
+                me = self._with_mounts_etag(me, roots)
                 mounted = []
                 for m in loc.mounts:
                     if m.space_id in roots:
