@@ -138,6 +138,7 @@ def load_settings(**overrides: Any) -> Settings:
         err = exc.errors()[0]
         name = ".".join(str(p) for p in err["loc"]) or "settings"
         env = f"THVC_{name.upper()}" if name != "settings" else name
-        raise SettingsError(f"invalid setting {env}: {err['msg']}") from None
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"invalid setting {env}: {msg}") from None
     except (OSError, ValueError) as exc:
         raise SettingsError(f"cannot read {_config_file()}: {exc}") from None

@@ -78,6 +78,7 @@ class LiveServer:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                self.proc = None  # never signal a finished process group (pids get reused)
                 raise RuntimeError(f"thvc serve died:\n{self.log.read_text()}")
             try:
                 if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:

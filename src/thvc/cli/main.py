@@ -51,8 +51,9 @@ app.add_typer(space_app, name="space")
 app.add_typer(audit_app, name="audit")
 app.add_typer(trash_app, name="trash")
 
-out = Console()
-err = Console(stderr=True)
+# soft_wrap: an error is one line even when piped (Rich would wrap at 80 columns).
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 P = ParamSpec("P")
 T = TypeVar("T")
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTP]?)(?:i?B)?\s*$", re.IGNORECASE)

@@ -22,7 +22,8 @@ def check_name(name: str) -> str:
         raise InvalidName(f"the name {name!r} is not allowed")
     if "/" in name or "\\" in name:
         raise InvalidName(f"a name must not contain a slash: {name!r}")
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+    # Cc: C0 and C1 controls and DEL (U+0085 NEL, U+009B CSI included).
+    if any(unicodedata.category(c) == "Cc" for c in name):
         raise InvalidName("a name must not contain control characters or NUL")
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
         raise InvalidName(f"a name must not be longer than {MAX_NAME_BYTES} bytes")
