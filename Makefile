@@ -8,15 +8,18 @@ VENV          := .venv
 PYTHON        := $(VENV)/bin/python
 PIP           := $(VENV)/bin/pip
 STAMP_INSTALL := $(VENV)/.stamp-install
+STAMP_BENCH   := $(VENV)/.stamp-bench
 # Extra arguments for both pytest passes of `make test`, e.g. PYTEST_ARGS="-k dav -x".
 PYTEST_ARGS   ?=
+# Extra arguments for `make bench`/`bench-quick`, e.g. BENCH_ARGS="--targets thvc,rclone".
+BENCH_ARGS    ?=
 
 SYSTEM_PACKAGES := postgresql litmus rclone nextcloud-desktop-cmd owncloud-client-cmd
 SYSTEM_COMMANDS := litmus rclone nextcloudcmd owncloudcmd
 # root runs apt-get directly; anyone else through sudo (if there is one)
 SUDO := $(shell if [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then echo sudo; fi)
 
-.PHONY: help install system-deps test run lint bench bench-quick clean
+.PHONY: help install system-deps test run lint bench bench-quick bench-deps clean
 
 help: ## list the targets
 	@echo "ThVC make targets:"
@@ -65,11 +68,42 @@ lint: install ## ruff check, ruff format --check, mypy
 	echo "+ mypy"; $(VENV)/bin/mypy || rc=1; \
 	exit $$rc
 
-bench: ## benchmarks (placeholder)
-	@echo "benchmarks: not yet implemented (see issue 7)"
+# The peers ThVC is measured against (issue 7) and the tools that measure; PostgreSQL for the
+# second ThVC column. nginx-extras brings nginx with its DAV modules.
+BENCH_PACKAGES := nginx-extras wrk rclone curl postgresql
 
-bench-quick: ## quick benchmarks (placeholder)
-	@echo "benchmarks: not yet implemented (see issue 7)"
+bench-deps: $(STAMP_BENCH) ## install the benchmark peers and tools (apt) and bench/requirements.txt
+	@missing=""; \
+	for cmd in wrk rclone curl; do command -v "$$cmd" >/dev/null 2>&1 || missing="$$missing $$cmd"; done; \
+	[ -e /usr/lib/nginx/modules/ngx_http_dav_ext_module.so ] || missing="$$missing nginx-dav-ext"; \
+	compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing="$$missing initdb"; \
+	if [ -z "$$missing" ]; then echo "bench-deps: all present"; exit 0; fi; \
+	echo "bench-deps: missing:$$missing -> installing $(BENCH_PACKAGES)"; \
+	if [ "$$(id -u)" -ne 0 ] && [ -z "$(SUDO)" ]; then \
+	  echo "bench-deps: not root and no sudo; as root: apt-get install $(BENCH_PACKAGES)" >&2; \
+	  exit 1; \
+	fi; \
+	$(SUDO) apt-get update; \
+	policy=""; \
+	if [ ! -e /usr/sbin/policy-rc.d ]; then \
+	  printf '#!/bin/sh\nexit 101\n' | $(SUDO) tee /usr/sbin/policy-rc.d >/dev/null; \
+	  $(SUDO) chmod 755 /usr/sbin/policy-rc.d; policy=1; \
+	fi; \
+	rc=0; $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	  $(BENCH_PACKAGES) || rc=$$?; \
+	if [ -n "$$policy" ]; then $(SUDO) rm -f /usr/sbin/policy-rc.d; fi; \
+	exit $$rc
+
+# Installed with requirements.lock as constraints: the application's pins stay as they are.
+$(STAMP_BENCH): bench/requirements.txt requirements.lock | $(STAMP_INSTALL)
+	$(PIP) install -c requirements.lock -r bench/requirements.txt
+	touch $@
+
+bench: install bench-deps ## ThVC vs rclone, nginx, WsgiDAV and the disk: workloads 1-6 (< 30 min)
+	$(PYTHON) -m bench.run $(BENCH_ARGS)
+
+bench-quick: install bench-deps ## the same, workloads 1-5 with fewer repetitions (< 5 min)
+	$(PYTHON) -m bench.run --quick $(BENCH_ARGS)
 
 clean: ## remove var/ and caches (keeps .venv)
 	rm -rf var/ .pytest_cache/ .ruff_cache/ .mypy_cache/ build/ dist/ src/*.egg-info/
