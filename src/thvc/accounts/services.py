@@ -47,6 +47,10 @@ LOCAL_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
 GROUP_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def split_login(login: str) -> tuple[str, str]:
     """``anna@lauscha`` -> (``anna``, ``lauscha``); raises BadRequest otherwise."""
     name, sep, slug = login.strip().lower().rpartition("@")
@@ -322,10 +326,12 @@ class AccountService:
         # replaced, they make an unknown name or a wrong password, as they should.
         login = login.encode("utf-8", "replace").decode()
         secret = secret.encode("utf-8", "replace").decode()
-        login = login.strip().lower()
+        # PostgreSQL refuses NUL in text; such a name is simply one that does not exist.
+        login = login.strip().lower().replace("\x00", "\ufffd")[:200]
         now = utcnow()
         key = self._cache_key(login, secret)
-        keys = [f"acct:{login}", f"addr:{client or '-'}"]
+        # Hashed: a name or forwarded address of any length fits the key column.
+        keys = [f"acct:{_digest(login)}", f"addr:{_digest(client or '-')}"]
         with self.db.read() as s:
             blocked = self._throttled_for(s, keys, now)
         if blocked:

@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 the operation failed (the message says why),
 
 from __future__ import annotations
 
+import atexit
 import functools
 import re
 import sys
@@ -110,6 +111,8 @@ def settings() -> Settings:
 
 def services(*, check: bool = True) -> Services:
     svc = build_services(settings())
+    # One command, one process: close the pool when it ends (PostgreSQL notices otherwise).
+    atexit.register(svc.close)
     if check:
         from thvc.db.migrate import check_current
 

@@ -20,6 +20,10 @@ from thvc.dav.xml import (
 )
 from thvc.files.services import PropOp
 
+# What the dead-property table holds, on every database engine.
+MAX_NAME = 255
+MAX_NAMESPACE = 512
+
 
 def parse_proppatch(body: bytes) -> list[PropOp]:
     root = parse(body)
@@ -35,6 +39,8 @@ def parse_proppatch(body: bytes) -> list[PropOp]:
                 raise XmlError("DAV:set and DAV:remove hold a DAV:prop")
             for elem in prop:
                 ns, name = split_clark(elem.tag)
+                if len(name) > MAX_NAME or len(ns) > MAX_NAMESPACE:
+                    raise XmlError("a property name or namespace is too long")
                 # Instructions apply in document order (§9.2), so keep them all.
                 ops.append(PropOp(ns, name, None if remove else serialize_property(elem)))
     return ops
