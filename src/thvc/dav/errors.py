@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from thvc.blobs import BlobError
@@ -65,6 +66,11 @@ def to_response(exc: Exception) -> Response:
                     condition_href=exc.root_href if isinstance(exc, Locked) else "",
                     headers=headers,
                 )
+    if isinstance(exc, ClientDisconnect):
+        # The client went away mid-body (a cancelled upload): nothing to answer, no
+        # server fault; whatever was written is already cleaned up by the handler.
+        log.info("client disconnected before the request body was complete")
+        return responses.error(400, "the request body was not received completely")
     if isinstance(exc, BlobError):
         log.error("blob store error: %s", exc, exc_info=exc)
         return responses.error(500, "the stored content could not be read")
