@@ -70,10 +70,20 @@ def run_client(
         argv, capture_output=True, text=True, timeout=timeout, env=client_env(local.parent, env)
     )
     if proc.returncode != 0:
+        # The server's side of the story too: a 500 the client reports is explained there.
+        errors = server_errors(server)
         raise AssertionError(
             f"{tool} exited {proc.returncode}:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+            f"\n--- server log, errors ---\n{errors}"
         )
     return proc
+
+
+def server_errors(server: LiveServer, limit: int = 6000) -> str:
+    """The server log from its first traceback on (or its tail), shortened."""
+    text = server.log.read_text(errors="replace") if server.log.is_file() else ""
+    at = text.find("Traceback")
+    return (text[at:] if at >= 0 else text[-2000:])[:limit]
 
 
 def files_in(folder: Path) -> list[Path]:
