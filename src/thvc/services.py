@@ -15,6 +15,7 @@ from thvc.db.engine import Database
 from thvc.files.keys import TenantKeys
 from thvc.files.services import FileService
 from thvc.settings import Settings
+from thvc.sharing.services import ShareGrants, SharingService
 from thvc.tenants.services import TenantService
 from thvc.uploads.services import UploadService
 
@@ -30,6 +31,7 @@ class Services:
     files: FileService
     uploads: UploadService
     login_flows: LoginFlowService
+    sharing: SharingService
 
     def close(self) -> None:
         self.db.dispose()
@@ -73,4 +75,14 @@ def build_services(settings: Settings) -> Services:
         accounts=accounts,
         secret=_derive(master, b"thvc login flow forms v1"),
     )
-    return Services(settings, db, audit, blobs, tenants, accounts, files, uploads, login_flows)
+    files.grants = ShareGrants()
+    sharing = SharingService(
+        db,
+        audit=audit,
+        files=files,
+        accounts=accounts,
+        seal_key=_derive(master, b"thvc link tokens v1"),
+    )
+    return Services(
+        settings, db, audit, blobs, tenants, accounts, files, uploads, login_flows, sharing
+    )

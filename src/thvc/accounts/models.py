@@ -128,3 +128,17 @@ class LoginFlow(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     login: Mapped[str | None] = mapped_column(String(128), default=None)
     sealed_password: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+
+
+class Invitation(Base):
+    """A one-time link for a guest to set a password; only the token's SHA-256 is kept."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

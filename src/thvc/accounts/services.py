@@ -73,6 +73,10 @@ class Principal:
     def is_operator(self) -> bool:
         return self.role is Role.OPERATOR
 
+    @property
+    def is_guest(self) -> bool:
+        return self.role is Role.GUEST
+
 
 def principal_of(user: User) -> Principal:
     return Principal(
@@ -455,6 +459,16 @@ class AccountService:
             app = s.get(AppPassword, app_id)
             if app is not None:
                 app.last_used_at = now
+
+    # Throttling for other secrets (link passwords): the same counters and delays.
+    def throttle_wait(self, keys: list[str]) -> int:
+        """Seconds until ``keys`` may try again (0: now)."""
+        with self.db.read() as s:
+            return self._throttled_for(s, keys, utcnow())
+
+    def throttle_failure(self, s: Session, keys: list[str]) -> int:
+        """Count a failure in the caller's transaction; returns the delay now imposed."""
+        return self._record_failure(s, keys, utcnow())
 
     def _throttled_for(self, s: Session, keys: list[str], now: datetime) -> int:
         """Seconds until the account and the client address may try again (0: now)."""

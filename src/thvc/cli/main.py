@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -243,6 +243,70 @@ def tenant_quota(slug: str, quota: str) -> None:
     """Set a tenant's quota (e.g. 50G, or none)."""
     services().tenants.set_quota(slug, parse_size(quota))
     out.print(f"quota of {slug} is {human(parse_size(quota))}")
+
+
+def _yes_no(value: str, option: str, yes: str = "yes", no: str = "no") -> bool:
+    v = value.strip().lower()
+    if v not in (yes, no):
+        raise typer.BadParameter(f"{option} takes {yes} or {no}, not {value!r}")
+    return v == yes
+
+
+@tenant_app.command("policy")
+@handled
+def tenant_policy(
+    slug: str,
+    share_with: Annotated[
+        str | None,
+        typer.Option(help="all, none, or tenant slugs separated by commas"),
+    ] = None,
+    links: Annotated[str | None, typer.Option(help="yes or no: public links and drops")] = None,
+    link_password: Annotated[str | None, typer.Option(help="required or optional")] = None,
+    link_max_days: Annotated[
+        str | None, typer.Option(help="longest link lifetime in days, or none")
+    ] = None,
+    accept: Annotated[
+        str | None, typer.Option(help="auto or manual: how received shares are accepted")
+    ] = None,
+) -> None:
+    """Show a tenant's sharing policy, or change it. The stricter of two tenants' wins."""
+    svc = services()
+    changes: dict[str, Any] = {}
+    if share_with is not None:
+        changes["share_with"] = share_with
+    if links is not None:
+        changes["links"] = _yes_no(links, "--links")
+    if link_password is not None:
+        changes["link_password_required"] = _yes_no(
+            link_password, "--link-password", "required", "optional"
+        )
+    if link_max_days is not None:
+        if link_max_days.strip().lower() == "none":
+            changes["link_max_days"] = None
+        elif link_max_days.strip().isdigit():
+            changes["link_max_days"] = int(link_max_days)
+        else:
+            raise typer.BadParameter("--link-max-days takes a number of days or none")
+    if accept is not None:
+        changes["auto_accept"] = _yes_no(accept, "--accept", "auto", "manual")
+    policy = (
+        svc.tenants.set_policy(slug, actor="cli", **changes)
+        if changes
+        else svc.tenants.policy(slug)
+    )
+    scope = policy.share_scope.value
+    if policy.share_with:
+        scope = ", ".join(policy.share_with)
+    out.print(f"policy of {slug}", highlight=False)
+    out.print(f"  share with:     {scope}", highlight=False)
+    out.print(f"  links & drops:  {'yes' if policy.links else 'no'}", highlight=False)
+    out.print(
+        f"  link password:  {'required' if policy.link_password_required else 'optional'}",
+        highlight=False,
+    )
+    days = "none" if policy.link_max_days is None else f"{policy.link_max_days} days"
+    out.print(f"  link max days:  {days}", highlight=False)
+    out.print(f"  accept shares:  {'auto' if policy.auto_accept else 'manual'}", highlight=False)
 
 
 @tenant_app.command("shred")

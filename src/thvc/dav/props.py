@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from thvc.dav.lock import SUPPORTED_LOCK, lockdiscovery
 from thvc.dav.xml import DAV, NC, OC, escape, http_date, iso_date
 from thvc.files.locks import LockInfo
+from thvc.files.perms import Perm
 from thvc.files.services import Entry
 
 
@@ -35,15 +36,23 @@ Getter = Callable[[Entry, Extra], str | None]
 def _permissions(e: Entry, x: Extra) -> str:
     """Nextcloud's letters, as its clients read them.
 
-    M mounted, G readable, D delete, N rename, V move, W write, C create
-    file, K create folder (S and R, shared and re-share, come with sharing).
+    S shared with me, R may re-share, M mounted, G readable, D delete, N rename,
+    V move, W write, C create file, K create folder.
     """
-    mounted = "M" if e.is_mount else ""
-    if not e.writable:
-        return mounted + "G"
-    if e.is_space_root:
-        return mounted + "GCK"
-    return mounted + ("GDNVCK" if e.is_dir else "GDNVW")
+    p = e.perms
+    out = ("S" if e.shared_with_me else "") + ("R" if Perm.SHARE in p else "")
+    out += ("M" if e.is_mount else "") + ("G" if Perm.READ in p else "")
+    if not e.is_root:
+        out += ("D" if Perm.DELETE in p else "") + ("NV" if Perm.UPDATE in p else "")
+    if e.is_dir:
+        out += "CK" if Perm.CREATE in p else ""
+    elif Perm.UPDATE in p:
+        out += "W"
+    return out
+
+
+def _share_types(e: Entry, x: Extra) -> str:
+    return "".join(f"<oc:share-type>{t}</oc:share-type>" for t in e.share_types)
 
 
 LIVE: dict[tuple[str, str], Getter] = {
@@ -75,10 +84,10 @@ LIVE: dict[tuple[str, str], Getter] = {
     ),
     (OC, "owner-id"): lambda e, x: escape(e.owner),
     (OC, "owner-display-name"): lambda e, x: escape(e.owner),
-    (OC, "share-types"): lambda e, x: "",
+    (OC, "share-types"): _share_types,
     # Changes only when a backup is restored; none has been.
     (OC, "data-fingerprint"): lambda e, x: "",
-    (NC, "mount-type"): lambda e, x: e.mount_type,
+    (NC, "mount-type"): lambda e, x: e.mount_type.value,
     (NC, "has-preview"): lambda e, x: "false",
     (NC, "is-encrypted"): lambda e, x: "0",
 }

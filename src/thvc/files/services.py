@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import enum
 import hashlib
 import hmac
 import uuid
@@ -18,8 +19,9 @@ import zlib
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from sqlalchemy import delete, func, literal, or_, select, union, update
+from sqlalchemy import delete, func, literal, or_, select, tuple_, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -61,22 +63,43 @@ from thvc.files.models import (
     SpaceRole,
     Version,
 )
+from thvc.files.perms import Perm, describe
 from thvc.tenants.models import Tenant
-
-ROLE_RANK = {SpaceRole.VIEWER: 1, SpaceRole.EDITOR: 2, SpaceRole.MANAGER: 3}
 
 
 def new_etag() -> str:
     return uuid.uuid4().hex
 
 
+ROLE_PERMS = {
+    SpaceRole.VIEWER: Perm.READ,
+    SpaceRole.EDITOR: Perm.READ | Perm.write() | Perm.SHARE,
+    SpaceRole.MANAGER: Perm.all(),
+}
+
+
+class MountKind(enum.StrEnum):
+    """Nextcloud's ``nc:mount-type``."""
+
+    NONE = ""
+    GROUP = "group"  # a team space
+    SHARED = "shared"  # a received share
+
+
 @dataclass(frozen=True)
 class Mount:
-    """A team space as it appears in a user's root folder."""
+    """Something that appears in a user's root folder without living in their space:
+    a team space, or a file or folder shared with them."""
 
     name: str
     space_id: int
-    role: SpaceRole
+    tenant_id: int
+    perms: Perm
+    kind: MountKind
+    # Where the mounted item lives in its space ("" for a whole team space).
+    base: str = ""
+    owner: str = ""
+    share_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -88,11 +111,22 @@ class Location:
     space_id: int
     tenant_id: int
     path: str
-    role: SpaceRole
-    # The name under which a team space is mounted in the user's root, if any.
-    mount: str | None = None
+    perms: Perm
+    # The mount the path lies in, if it is not the caller's own space.
+    mount: Mount | None = None
     # The personal root also lists the mounts.
     mounts: tuple[Mount, ...] = ()
+    # The login of whoever owns the tree, for oc:owner-id.
+    owner: str = ""
+
+    @property
+    def base(self) -> str:
+        return self.mount.base if self.mount else ""
+
+    @property
+    def is_root(self) -> bool:
+        """The top of the caller's view: their root, a team space or a received share."""
+        return self.path == self.base
 
     @property
     def is_space_root(self) -> bool:
@@ -104,18 +138,38 @@ class Location:
 
     @property
     def can_write(self) -> bool:
-        return ROLE_RANK[self.role] >= ROLE_RANK[SpaceRole.EDITOR]
+        return bool(self.perms & (Perm.UPDATE | Perm.CREATE))
 
     def child(self, name: str) -> Location:
-        return Location(
-            self.login,
-            (*self.segments, name),
-            self.space_id,
-            self.tenant_id,
-            f"{self.path}/{name}",
-            self.role,
-            self.mount,
+        return dataclasses.replace(
+            self, segments=(*self.segments, name), path=f"{self.path}/{name}", mounts=()
         )
+
+
+class Grants(Protocol):
+    """What others have given the caller: received shares. ``thvc.sharing`` provides it
+    (files may not import sharing); without it, there are only own and team spaces."""
+
+    def mounts(self, s: Session, actor: Principal) -> list[Mount]: ...
+
+    def current(self, s: Session, share_id: int, actor: Principal) -> Perm:
+        """What a share grants now (Perm.NONE once revoked or expired)."""
+        ...
+
+    def share_types(self, s: Session, node_ids: Collection[int]) -> dict[int, tuple[int, ...]]:
+        """For the owner's view: how each node is shared (Nextcloud's share type numbers)."""
+        ...
+
+
+class NoGrants:
+    def mounts(self, s: Session, actor: Principal) -> list[Mount]:
+        return []
+
+    def current(self, s: Session, share_id: int, actor: Principal) -> Perm:
+        return Perm.NONE
+
+    def share_types(self, s: Session, node_ids: Collection[int]) -> dict[int, tuple[int, ...]]:
+        return {}
 
 
 @dataclass(frozen=True)
@@ -132,14 +186,25 @@ class Entry:
     created_at: datetime
     content_type: str | None
     sha256: str | None
-    writable: bool
-    # The root of a space (the user's root or a team space mount): not deletable.
-    is_space_root: bool
+    perms: Perm
+    # The top of the caller's view (their root, a team space, a received share): it
+    # cannot be deleted, moved or renamed.
+    is_root: bool
     is_mount: bool = False
-    # Whose it is: the personal space's owner, or the team space's name.
+    # Whose it is: the personal space's owner, the team space's name, the sharer.
     owner: str = ""
-    # Nextcloud's nc:mount-type: "" in a personal space, "group" in a team space.
-    mount_type: str = ""
+    mount_type: MountKind = MountKind.NONE
+    # How the caller has shared it with others (Nextcloud's share types: 0 user, 1 group,
+    # 3 link, 4 e-mail).
+    share_types: tuple[int, ...] = ()
+
+    @property
+    def writable(self) -> bool:
+        return bool(self.perms & (Perm.UPDATE | Perm.CREATE))
+
+    @property
+    def shared_with_me(self) -> bool:
+        return self.mount_type is MountKind.SHARED
 
 
 @dataclass(frozen=True)
@@ -248,6 +313,7 @@ class FileService:
         self.keys = keys
         self.versions_kept = versions_kept
         self.trash_days = trash_days
+        self.grants: Grants = NoGrants()
 
     # -- spaces ------------------------------------------------------------
 
@@ -371,7 +437,12 @@ class FileService:
                 detail={"user": user_login, "group": group, "role": role.value},
             )
 
-    def _mounts(self, s: Session, actor: Principal) -> tuple[Mount, ...]:
+    def _mounts(self, s: Session, actor: Principal, personal_id: int) -> tuple[Mount, ...]:
+        """Team spaces and received shares, each under a name unique in the root.
+
+        A team space hides an own entry of its name (as before); a received share
+        never does: it gets the sharer's login, then a number, added to its name.
+        """
         groups = select(GroupMember.group_id).where(GroupMember.user_id == actor.user_id)
         rows = s.execute(
             select(Space.id, Space.name, SpaceMember.role)
@@ -382,11 +453,32 @@ class FileService:
                 or_(SpaceMember.user_id == actor.user_id, SpaceMember.group_id.in_(groups)),
             )
         ).all()
-        best: dict[int, Mount] = {}
+        best: dict[int, Perm] = {}
+        names: dict[int, str] = {}
         for sid, name, role in rows:
-            if sid not in best or ROLE_RANK[role] > ROLE_RANK[best[sid].role]:
-                best[sid] = Mount(name, sid, role)
-        return tuple(sorted(best.values(), key=lambda m: m.name))
+            best[sid] = best.get(sid, Perm.NONE) | ROLE_PERMS[role]
+            names[sid] = name
+        teams = [
+            Mount(names[sid], sid, actor.tenant_id, perms, MountKind.GROUP, owner=names[sid])
+            for sid, perms in best.items()
+        ]
+        received = self.grants.mounts(s, actor)
+        if not received:
+            return tuple(sorted(teams, key=lambda m: m.name))
+        used = {m.name for m in teams} | set(self._root_names(s, personal_id))
+        shared = []
+        for m in sorted(received, key=lambda m: (m.name, m.share_id or 0)):
+            name = m.name
+            if name in used:
+                stem, dot, ext = name.rpartition(".") if "." in name[1:] else (name, "", "")
+                n = 1
+                while name in used:
+                    suffix = f" ({m.owner})" if n == 1 else f" ({m.owner} {n})"
+                    name = f"{stem}{suffix}{dot}{ext}"
+                    n += 1
+            used.add(name)
+            shared.append(dataclasses.replace(m, name=name))
+        return tuple(sorted([*teams, *shared], key=lambda m: m.name))
 
     # -- resolution --------------------------------------------------------
 
@@ -401,8 +493,10 @@ class FileService:
         segs = tuple(segments)
         assert all(paths.check_name(x) == x for x in segs)
         personal = self._personal_space(actor)
+        # A guest has no files of their own: only what is shared with them.
+        own = Perm.READ if actor.is_guest else Perm.all()
         with self.db.read() as s:
-            mounts = self._mounts(s, actor)
+            mounts = self._mounts(s, actor, personal.id)
         if segs:
             for m in mounts:
                 if m.name == segs[0]:
@@ -410,10 +504,11 @@ class FileService:
                         actor.login,
                         segs,
                         m.space_id,
-                        actor.tenant_id,
-                        paths.join(segs[1:]),
-                        m.role,
-                        mount=m.name,
+                        m.tenant_id,
+                        m.base + paths.join(segs[1:]),
+                        m.perms,
+                        mount=m,
+                        owner=m.owner,
                     )
         return Location(
             actor.login,
@@ -421,8 +516,20 @@ class FileService:
             personal.id,
             actor.tenant_id,
             paths.join(segs),
-            SpaceRole.MANAGER,
+            own,
             mounts=mounts if not segs else (),
+            owner=actor.login,
+        )
+
+    @staticmethod
+    def _root_names(s: Session, space_id: int) -> list[str]:
+        root = select(Node.id).where(Node.space_id == space_id, Node.path == "")
+        return list(
+            s.scalars(
+                select(Node.name).where(
+                    Node.parent_id == root.scalar_subquery(), Node.trashed_at.is_(None)
+                )
+            ).all()
         )
 
     def _node(self, s: Session, space_id: int, path: str) -> Node | None:
@@ -445,8 +552,10 @@ class FileService:
         *,
         segments: tuple[str, ...] | None = None,
         name: str | None = None,
+        share_types: Collection[int] = (),
     ) -> Entry:
         segs = loc.segments if segments is None else segments
+        is_root = node.path == loc.base and node.space_id == loc.space_id
         return Entry(
             id=node.id,
             segments=segs,
@@ -458,74 +567,111 @@ class FileService:
             created_at=node.created_at,
             content_type=node.content_type,
             sha256=node.sha256,
-            writable=loc.can_write,
-            is_space_root=node.path == "",
-            is_mount=node.path == "" and loc.mount is not None,
-            owner=loc.mount or loc.login,
-            mount_type="group" if loc.mount else "",
+            perms=loc.perms,
+            is_root=is_root,
+            is_mount=is_root and loc.mount is not None,
+            owner=loc.owner or loc.login,
+            mount_type=loc.mount.kind if loc.mount else MountKind.NONE,
+            share_types=tuple(sorted(share_types)),
         )
 
+    @staticmethod
+    def _require_read(loc: Location) -> None:
+        """Without READ (a file drop) nothing below the root exists, as far as one can tell."""
+        if not loc.perms & Perm.READ and not loc.is_root:
+            raise NodeNotFound()
+
     def stat(self, loc: Location) -> Entry:
+        self._require_read(loc)
         with self.db.read() as s:
             node = self._need(s, loc)
-            me = self._entry(node, loc, name=loc.segments[-1] if loc.segments else "")
+            types = self.grants.share_types(s, [node.id]).get(node.id, ())
+            me = self._entry(
+                node, loc, name=loc.segments[-1] if loc.segments else "", share_types=types
+            )
             if loc.mounts:
-                me = self._with_mounts_etag(me, self._mount_roots(s, loc))
+                me = self._with_mounts_etag(me, self._mount_roots(s, loc.mounts))
             return me
 
-    def _mount_roots(self, s: Session, loc: Location) -> dict[int, Node]:
+    def _mount_roots(self, s: Session, mounts: Sequence[Mount]) -> dict[tuple[int, str], Node]:
         return {
-            n.space_id: n
+            (n.space_id, n.path): n
             for n in s.scalars(
                 select(Node).where(
-                    Node.space_id.in_([m.space_id for m in loc.mounts]),
-                    Node.path == "",
+                    tuple_(Node.space_id, Node.path).in_([(m.space_id, m.base) for m in mounts]),
                     Node.trashed_at.is_(None),
                 )
             )
         }
 
     @staticmethod
-    def _with_mounts_etag(root: Entry, mounts: dict[int, Node]) -> Entry:
-        """The user's root changes when a mounted team space changes: sync clients poll
+    def _with_mounts_etag(root: Entry, mounts: dict[tuple[int, str], Node]) -> Entry:
+        """The user's root changes when a mounted space or share changes: sync clients poll
         only the root's etag to learn whether anything below it changed."""
-        parts = [root.etag, *(f"{sid}:{n.etag}" for sid, n in sorted(mounts.items()))]
+        parts = [root.etag, *(f"{k[0]}:{k[1]}:{n.etag}" for k, n in sorted(mounts.items()))]
         return dataclasses.replace(
             root, etag=hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
         )
 
     def listing(self, loc: Location) -> tuple[Entry, list[Entry]]:
         """A folder and its direct children: one query for the children, whatever their number."""
+        self._require_read(loc)
         with self.db.read() as s:
             node = self._need(s, loc)
-            me = self._entry(node, loc, name=loc.segments[-1] if loc.segments else "")
-            if not node.is_dir:
+            if not node.is_dir or not loc.perms & Perm.READ:
+                me = self._entry(node, loc, name=loc.segments[-1] if loc.segments else "")
                 return me, []
             rows = s.scalars(
                 select(Node)
                 .where(Node.parent_id == node.id, Node.trashed_at.is_(None))
                 .order_by(Node.name)
             ).all()
-            kids = [self._entry(r, loc, segments=(*loc.segments, r.name)) for r in rows]
+            types = self.grants.share_types(s, [node.id, *(r.id for r in rows)])
+            me = self._entry(
+                node,
+                loc,
+                name=loc.segments[-1] if loc.segments else "",
+                share_types=types.get(node.id, ()),
+            )
+            kids = [
+                self._entry(
+                    r, loc, segments=(*loc.segments, r.name), share_types=types.get(r.id, ())
+                )
+                for r in rows
+            ]
             if loc.mounts:
-                roots = self._mount_roots(s, loc)
+                roots = self._mount_roots(s, loc.mounts)
                 me = self._with_mounts_etag(me, roots)
                 mounted = []
                 for m in loc.mounts:
-                    if m.space_id in roots:
-                        mloc = Location(
-                            loc.login,
-                            (m.name,),
-                            m.space_id,
-                            loc.tenant_id,
-                            "",
-                            m.role,
-                            mount=m.name,
-                        )
-                        mounted.append(self._entry(roots[m.space_id], mloc, name=m.name))
+                    root = roots.get((m.space_id, m.base))
+                    if root is None:
+                        continue  # the shared item is in its owner's trash
+                    mloc = Location(
+                        loc.login,
+                        (m.name,),
+                        m.space_id,
+                        m.tenant_id,
+                        m.base,
+                        m.perms,
+                        mount=m,
+                        owner=m.owner,
+                    )
+                    mounted.append(self._entry(root, mloc, name=m.name))
                 shadowed = {m.name for m in mounted}
                 kids = [k for k in kids if k.name not in shadowed] + mounted
             return me, kids
+
+    def unused_name(self, folder: Location, name: str) -> str:
+        """``name``, or ``name (2).ext``, ``name (3).ext``…: the first that is free in
+        ``folder``. For file drops, which never overwrite (and cannot look)."""
+        stem, dot, ext = name.rpartition(".") if "." in name[1:] else (name, "", "")
+        with self.db.read() as s:
+            candidate, n = name, 1
+            while self._node(s, folder.space_id, f"{folder.path}/{candidate}") is not None:
+                n += 1
+                candidate = f"{stem} ({n}){dot}{ext}"
+            return candidate
 
     def dead_properties(self, node_ids: Sequence[int]) -> dict[int, list[DeadProperty]]:
         out: dict[int, list[DeadProperty]] = {}
@@ -629,13 +775,30 @@ class FileService:
         return parent
 
     @staticmethod
-    def _require_write(loc: Location) -> None:
-        if not loc.can_write:
-            raise ReadOnly()
+    def _require(loc: Location, need: Perm) -> None:
+        """Before any work: does the caller's view of ``loc`` grant ``need``?"""
+        if need not in loc.perms:
+            raise ReadOnly(f"you may not do that here: it needs {describe(need & ~loc.perms)}")
+
+    def _recheck(self, s: Session, actor: Principal, loc: Location, need: Perm) -> None:
+        """Inside the write transaction: does the share ``loc`` lies in still grant ``need``?
+
+        A share changed or revoked while a request (a long upload, say) was under way
+        takes effect here, at the latest, before anything is committed.
+        """
+        if loc.mount is None or loc.mount.share_id is None:
+            return
+        now = self.grants.current(s, loc.mount.share_id, actor)
+        if not now & Perm.READ:
+            raise NodeNotFound()
+        if need not in now:
+            raise ReadOnly(f"you may not do that here: it needs {describe(need & ~now)}")
 
     # -- reading -----------------------------------------------------------
 
     def open_read(self, loc: Location) -> ReadHandle:
+        if not loc.perms & Perm.READ:
+            raise NodeNotFound()
         with self.db.read() as s:
             node = self._need(s, loc)
             if node.is_dir:
@@ -663,12 +826,14 @@ class FileService:
         """Check everything that can be checked before a byte is stored, then open a blob."""
         if loc.is_space_root:
             raise IsCollection()
-        self._require_write(loc)
+        if not loc.perms & (Perm.CREATE | Perm.UPDATE):
+            raise ReadOnly()
         with self.db.read() as s:
             self._parent(s, loc)
             node = self._node(s, loc.space_id, loc.path)
             if node is not None and node.is_dir:
                 raise IsCollection()
+            self._require(loc, Perm.UPDATE if node is not None else Perm.CREATE)
             self._check_conditions(node, if_match, if_none_match)
             if actor is not None:
                 self._require_unlocked(s, actor, loc, node is None, tokens)
@@ -744,6 +909,9 @@ class FileService:
                 node = self._node(s, loc.space_id, loc.path)
                 if node is not None and node.is_dir:
                     raise IsCollection()
+                need = Perm.UPDATE if node is not None else Perm.CREATE
+                self._require(loc, need)
+                self._recheck(s, actor, loc, need)
                 self._check_conditions(node, upload.if_match, upload.if_none_match)
                 self._require_unlocked(s, actor, loc, node is None, upload.tokens)
                 s.add(
@@ -880,11 +1048,12 @@ class FileService:
         client: str | None = None,
         tokens: Collection[str] = (),
     ) -> Entry:
-        if loc.is_space_root:
+        if loc.is_root:
             raise AlreadyExists()
-        self._require_write(loc)
+        self._require(loc, Perm.CREATE)
         now = utcnow()
         with self._writing(loc.space_id) as s:
+            self._recheck(s, actor, loc, Perm.CREATE)
             parent = self._parent(s, loc)
             if self._node(s, loc.space_id, loc.path) is not None:
                 raise AlreadyExists()
@@ -943,10 +1112,12 @@ class FileService:
         tokens: Collection[str] = (),
     ) -> None:
         """Move a file or folder (with everything below) to the trash."""
-        if loc.is_space_root:
+        if loc.is_root:
             raise ProtectedNode()
-        self._require_write(loc)
+        self._require_read(loc)
+        self._require(loc, Perm.DELETE)
         with self._writing(loc.space_id) as s:
+            self._recheck(s, actor, loc, Perm.DELETE)
             node = self._need(s, loc)
             self._check_conditions(node, if_match, False)
             self._require_unlocked(s, actor, loc, False, tokens, subtree=True)
@@ -1086,9 +1257,10 @@ class FileService:
 
         Returns (parent folder, whether something was replaced).
         """
-        if dst.is_space_root:
+        if dst.is_root:
             raise ProtectedNode()
-        self._require_write(dst)
+        self._require(dst, Perm.CREATE)
+        self._recheck(s, actor, dst, Perm.CREATE)
         if dst.space_id == src.space_id and (
             dst.path == src.path or dst.path.startswith(src.path + "/")
         ):
@@ -1116,13 +1288,20 @@ class FileService:
         tokens: Collection[str] = (),
     ) -> bool:
         """Rename or move; the file id stays. Returns True if the destination existed."""
-        if src.is_space_root:
+        if src.is_root:
             raise ProtectedNode()
-        self._require_write(src)
+        self._require_read(src)
+        # A rename in place changes the item; moving it elsewhere takes it away from here.
+        renaming = src.space_id == dst.space_id and (
+            paths.parent_and_name(src.path)[0] == paths.parent_and_name(dst.path)[0]
+        )
+        need = Perm.UPDATE if renaming else Perm.DELETE
+        self._require(src, need)
         if src.tenant_id != dst.tenant_id:
             raise Forbidden("moving between organisations is not possible; copy instead")
         now = utcnow()
         with self._writing(src.space_id, dst.space_id) as s:
+            self._recheck(s, actor, src, need)
             node = self._need(s, src)
             if dst.space_id == src.space_id and dst.path == src.path:
                 raise IntoItself("source and destination are the same")
@@ -1176,8 +1355,12 @@ class FileService:
         """Copy a file or folder; contents are shared blobs, so no bytes are copied."""
         if src.tenant_id != dst.tenant_id:
             raise Forbidden("copying between organisations is not possible yet")
+        self._require_read(src)
+        if not src.perms & Perm.READ:
+            raise NodeNotFound()
         now = utcnow()
         with self._writing(src.space_id, dst.space_id) as s:
+            self._recheck(s, actor, src, Perm.READ)
             node = self._need(s, src)
             if dst.space_id == src.space_id and dst.path == src.path:
                 raise IntoItself("source and destination are the same")
@@ -1258,8 +1441,10 @@ class FileService:
         tokens: Collection[str] = (),
     ) -> None:
         """Apply all instructions in order, or none of them."""
-        self._require_write(loc)
+        self._require_read(loc)
+        self._require(loc, Perm.UPDATE)
         with self._writing(loc.space_id) as s:
+            self._recheck(s, actor, loc, Perm.UPDATE)
             node = self._need(s, loc)
             self._require_unlocked(s, actor, loc, False, tokens)
             for op in ops:
@@ -1307,7 +1492,9 @@ class FileService:
         Returns (the lock, whether a file was created). Raises LockConflict if
         an exclusive lock, or any lock against a new exclusive one, is in the way.
         """
-        self._require_write(loc)
+        self._require_read(loc)
+        if not loc.can_write:
+            raise ReadOnly()
         created = False
         with self.db.read() as s:
             exists = self._node(s, loc.space_id, loc.path) is not None
@@ -1423,8 +1610,10 @@ class FileService:
         tokens: Collection[str] = (),
     ) -> Entry:
         """Make an earlier version current; the current content becomes a version itself."""
-        self._require_write(loc)
+        self._require_read(loc)
+        self._require(loc, Perm.UPDATE)
         with self._writing(loc.space_id) as s:
+            self._recheck(s, actor, loc, Perm.UPDATE)
             node = self._need(s, loc)
             self._require_unlocked(s, actor, loc, False, tokens)
             if node.is_dir:

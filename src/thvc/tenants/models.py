@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Enum, Integer, LargeBinary, String
+from sqlalchemy import BigInteger, Boolean, Enum, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from thvc.db.base import Base
-from thvc.db.types import UTCDateTime, utcnow
+from thvc.db.types import UTCDateTime, str_enum, utcnow
 
 BigInt = BigInteger().with_variant(Integer, "sqlite")
 
@@ -53,3 +53,32 @@ class Tenant(Base):
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delete_after: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class ShareScope(enum.StrEnum):
+    """Which other tenants a tenant's users may share with."""
+
+    ALL = "all"
+    LIST = "list"
+    NONE = "none"
+
+
+class TenantPolicy(Base):
+    """What a tenant's users may share, and how. A tenant without a row has the defaults:
+    exchange between public bodies is the platform's purpose, so everything is allowed."""
+
+    __tablename__ = "tenant_policies"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    share_scope: Mapped[ShareScope] = mapped_column(str_enum(ShareScope), default=ShareScope.ALL)
+    # Tenant slugs, comma-separated, when share_scope is LIST.
+    share_with: Mapped[str] = mapped_column(Text, default="")
+    links: Mapped[bool] = mapped_column(Boolean, default=True)
+    link_password_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    link_max_days: Mapped[int | None] = mapped_column(Integer, default=None)
+    # Received shares are mounted at once, or wait for the recipient to accept them.
+    auto_accept: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Members (not only tenant admins) may invite guests.
+    members_invite: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,7 +15,7 @@ from thvc.audit import AuditLog
 from thvc.db.engine import Database
 from thvc.db.types import utcnow
 from thvc.errors import AlreadyExists, BadRequest, NotFound
-from thvc.tenants.models import Tenant, TenantKind, TenantState
+from thvc.tenants.models import ShareScope, Tenant, TenantKind, TenantPolicy, TenantState
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 PLATFORM_SLUG = "platform"
@@ -119,6 +121,78 @@ class TenantService:
             )
             return tenant
 
+    def policy(self, slug: str) -> Policy:
+        with self.db.read() as s:
+            return policy_of(s, self.get(s, slug).id)
+
+    def set_policy(
+        self,
+        slug: str,
+        *,
+        share_with: str | None = None,
+        links: bool | None = None,
+        link_password_required: bool | None = None,
+        link_max_days: int | Literal["unset"] | None = "unset",
+        auto_accept: bool | None = None,
+        members_invite: bool | None = None,
+        actor: str = "system",
+    ) -> Policy:
+        """Change what is given; ``share_with`` is ``all``, ``none`` or tenant slugs,
+        comma-separated; ``link_max_days`` None removes the limit."""
+        with self.db.write() as s:
+            tenant = self.get(s, slug)
+            row = s.get(TenantPolicy, tenant.id)
+            if row is None:
+                row = TenantPolicy(
+                    tenant_id=tenant.id,
+                    share_scope=ShareScope.ALL,
+                    share_with="",
+                    links=True,
+                    link_password_required=False,
+                    link_max_days=None,
+                    auto_accept=True,
+                    members_invite=True,
+                )
+                s.add(row)
+            changes: dict[str, object] = {}
+            if share_with is not None:
+                value = share_with.strip().lower()
+                if value in ("all", "none"):
+                    row.share_scope, row.share_with = ShareScope(value), ""
+                else:
+                    slugs = sorted({x.strip() for x in value.split(",") if x.strip()})
+                    if not slugs:
+                        raise BadRequest("--share-with takes all, none or tenant slugs")
+                    known = set(s.scalars(select(Tenant.slug).where(Tenant.slug.in_(slugs))))
+                    unknown = [x for x in slugs if x not in known]
+                    if unknown:
+                        raise NotFound(f"no tenant {', '.join(unknown)}")
+                    row.share_scope, row.share_with = ShareScope.LIST, ",".join(slugs)
+                changes["share_with"] = value
+            if links is not None:
+                row.links = changes["links"] = links
+            if link_password_required is not None:
+                row.link_password_required = link_password_required
+                changes["link_password_required"] = link_password_required
+            if link_max_days != "unset":
+                if link_max_days is not None and link_max_days < 1:
+                    raise BadRequest("--link-max-days must be 1 or more")
+                row.link_max_days = changes["link_max_days"] = link_max_days
+            if auto_accept is not None:
+                row.auto_accept = changes["auto_accept"] = auto_accept
+            if members_invite is not None:
+                row.members_invite = changes["members_invite"] = members_invite
+            s.flush()
+            self.audit.record(
+                s,
+                action="tenant.policy",
+                tenant_id=tenant.id,
+                actor=actor,
+                target=slug,
+                detail=changes,
+            )
+            return policy_of(s, tenant.id)
+
     def shred_due(
         self, *, now_offset: timedelta = timedelta(0), actor: str = "system"
     ) -> list[int]:
@@ -142,3 +216,38 @@ class TenantService:
                     s, action="tenant.shred", tenant_id=tenant.id, actor=actor, target=tenant.slug
                 )
             return [t.id for t in due]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A tenant's sharing policy, as the sharing core applies it."""
+
+    share_scope: ShareScope = ShareScope.ALL
+    share_with: tuple[str, ...] = ()
+    links: bool = True
+    link_password_required: bool = False
+    link_max_days: int | None = None
+    auto_accept: bool = True
+    members_invite: bool = True
+
+    def allows_sharing_with(self, slug: str, own_slug: str) -> bool:
+        if slug == own_slug:
+            return True
+        if self.share_scope is ShareScope.ALL:
+            return True
+        return self.share_scope is ShareScope.LIST and slug in self.share_with
+
+
+def policy_of(s: Session, tenant_id: int) -> Policy:
+    row = s.get(TenantPolicy, tenant_id)
+    if row is None:
+        return Policy()
+    return Policy(
+        share_scope=row.share_scope,
+        share_with=tuple(x for x in row.share_with.split(",") if x),
+        links=row.links,
+        link_password_required=row.link_password_required,
+        link_max_days=row.link_max_days,
+        auto_accept=row.auto_accept,
+        members_invite=row.members_invite,
+    )
