@@ -32,6 +32,9 @@ class Services:
     uploads: UploadService
     login_flows: LoginFlowService
     sharing: SharingService
+    # Signs web session cookies and form tokens; derived from the master key, so every
+    # process of one installation agrees on it.
+    web_secret: bytes
 
     def close(self) -> None:
         self.db.dispose()
@@ -84,5 +87,15 @@ def build_services(settings: Settings) -> Services:
         seal_key=_derive(master, b"thvc link tokens v1"),
     )
     return Services(
-        settings, db, audit, blobs, tenants, accounts, files, uploads, login_flows, sharing
+        settings,
+        db,
+        audit,
+        blobs,
+        tenants,
+        accounts,
+        files,
+        uploads,
+        login_flows,
+        sharing,
+        web_secret=_derive(master, b"thvc web sessions v1"),
     )
