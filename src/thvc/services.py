@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from thvc.accounts.invitations import InvitationService
 from thvc.accounts.loginflow import LoginFlowService
 from thvc.accounts.services import AccountService
 from thvc.audit import AuditLog
@@ -32,6 +33,7 @@ class Services:
     uploads: UploadService
     login_flows: LoginFlowService
     sharing: SharingService
+    invitations: InvitationService
     # Signs web session cookies and form tokens; derived from the master key, so every
     # process of one installation agrees on it.
     web_secret: bytes
@@ -97,5 +99,6 @@ def build_services(settings: Settings) -> Services:
         uploads,
         login_flows,
         sharing,
+        InvitationService(db, audit=audit, settings=settings),
         web_secret=_derive(master, b"thvc web sessions v1"),
     )

@@ -46,6 +46,21 @@ class Settings(BaseSettings):
     versions_kept: int = Field(default=50, ge=0, le=10_000)
     trash_days: int = Field(default=30, ge=0)
     tenant_delete_grace_days: int = Field(default=30, ge=0)
+    # Seconds an unfinished upload (chunked or tus) is kept after its last part arrived;
+    # then the upload service's clean-up removes it (tus tells clients in Upload-Expires).
+    upload_expiry_seconds: int = Field(default=86_400, ge=60)
+    # Outgoing mail (guest invitations). Without a host, invitations are handed to the
+    # inviter to pass on, and nothing is sent.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_from: str = "thvc@localhost"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    # Days a guest account lives unless the inviter says otherwise; an invitation link
+    # works for invitation_days.
+    guest_days: int = Field(default=90, ge=1, le=3650)
+    invitation_days: int = Field(default=7, ge=1, le=90)
     # Largest XML request body (PROPFIND, PROPPATCH, LOCK).
     max_xml_body: int = Field(default=1 << 20, ge=1024)
     segment_size: int = Field(default=1 << 20, ge=4096, le=16 << 20)

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from thvc.accounts.models import Role, UserState
+from thvc.accounts.services import principal_of
 from thvc.blobs import BlobError
 from thvc.db.migrate import NotMigrated
 from thvc.errors import ThvcError
@@ -349,6 +350,33 @@ def user_create(
         email=email,
     )
     out.print(f"created {u.login} ({u.role.value})", highlight=False)
+
+
+@user_app.command("invite")
+@handled
+def user_invite(
+    email: Annotated[str, typer.Argument(help="the guest's e-mail address")],
+    by: Annotated[str, typer.Option("--by", help="the inviting user, e.g. anna@lauscha")],
+    days: Annotated[int | None, typer.Option(help="how long the guest account lives")] = None,
+    display_name: Annotated[str, typer.Option("--display-name")] = "",
+) -> None:
+    """Invite an external person as a guest of the inviter's tenant."""
+    svc = services()
+    with svc.db.read() as s:
+        inviter = principal_of(svc.accounts.get_user(s, by))
+    invited = svc.invitations.invite(
+        inviter, email, display_name=display_name, days=days, client="cli"
+    )
+    out.print(
+        f"invited {invited.email} as {invited.login} "
+        f"(account expires {invited.expires_at:%Y-%m-%d})",
+        highlight=False,
+    )
+    if invited.mailed:
+        out.print("the invitation was sent by e-mail", highlight=False)
+    else:
+        out.print("no SMTP server is configured: pass this link on:", highlight=False)
+        out.print(invited.url, highlight=False, soft_wrap=True)
 
 
 @user_app.command("list")
