@@ -1252,15 +1252,17 @@ class FileService:
         now: datetime,
         actor: Principal,
         tokens: Collection[str],
+        need: Perm = Perm.CREATE,
     ) -> tuple[Node, bool]:
         """Check the target of a COPY or MOVE and trash what it replaces.
 
-        Returns (parent folder, whether something was replaced).
+        ``need`` is CREATE, or UPDATE for a rename in place. Returns (parent folder,
+        whether something was replaced).
         """
         if dst.is_root:
             raise ProtectedNode()
-        self._require(dst, Perm.CREATE)
-        self._recheck(s, actor, dst, Perm.CREATE)
+        self._require(dst, need)
+        self._recheck(s, actor, dst, need)
         if dst.space_id == src.space_id and (
             dst.path == src.path or dst.path.startswith(src.path + "/")
         ):
@@ -1306,7 +1308,16 @@ class FileService:
             if dst.space_id == src.space_id and dst.path == src.path:
                 raise IntoItself("source and destination are the same")
             self._require_unlocked(s, actor, src, False, tokens, subtree=True)
-            parent, existed = self._prepare_target(s, node, dst, overwrite, now, actor, tokens)
+            parent, existed = self._prepare_target(
+                s,
+                node,
+                dst,
+                overwrite,
+                now,
+                actor,
+                tokens,
+                Perm.UPDATE if renaming else Perm.CREATE,
+            )
             # The locks stay behind with the URL (RFC 4918 §7.7), where nothing is any more.
             locks.drop_below(s, src.space_id, node.path)
             old = node.path
