@@ -160,6 +160,10 @@ class Grants(Protocol):
         """For the owner's view: how each node is shared (Nextcloud's share type numbers)."""
         ...
 
+    def leave(self, s: Session, share_id: int, actor: Principal) -> None:
+        """The recipient no longer wants the share."""
+        ...
+
 
 class NoGrants:
     def mounts(self, s: Session, actor: Principal) -> list[Mount]:
@@ -170,6 +174,9 @@ class NoGrants:
 
     def share_types(self, s: Session, node_ids: Collection[int]) -> dict[int, tuple[int, ...]]:
         return {}
+
+    def leave(self, s: Session, share_id: int, actor: Principal) -> None:
+        raise NodeNotFound()
 
 
 @dataclass(frozen=True)
@@ -1111,7 +1118,23 @@ class FileService:
         client: str | None = None,
         tokens: Collection[str] = (),
     ) -> None:
-        """Move a file or folder (with everything below) to the trash."""
+        """Move a file or folder (with everything below) to the trash.
+
+        Deleting a received share from one's root leaves the share (as in Nextcloud,
+        where a sync client deleting the folder locally means "I don't want it").
+        """
+        if loc.is_root and loc.mount is not None and loc.mount.share_id is not None:
+            with self.db.write() as s:
+                self.grants.leave(s, loc.mount.share_id, actor)
+                self.audit.record(
+                    s,
+                    action="share.decline",
+                    tenant_id=loc.tenant_id,
+                    actor=actor.login,
+                    client=client,
+                    detail={"share_id": loc.mount.share_id},
+                )
+            return
         if loc.is_root:
             raise ProtectedNode()
         self._require_read(loc)

@@ -862,6 +862,17 @@ class ShareGrants:
         row = s.scalar(SharingService._received(actor).where(Share.id == share_id))
         return Perm(row.permissions) if row is not None else Perm.NONE
 
+    def leave(self, s: Session, share_id: int, actor: Principal) -> None:
+        row = s.get(Share, share_id)
+        if row is None:
+            raise ShareNotFound()
+        if row.recipient_user_id == actor.user_id:
+            row.state = ShareState.DECLINED
+        else:
+            # A group share: only this member leaves it. Without a per-member row that is
+            # not recorded yet, so it is refused rather than taken from the whole group.
+            raise Forbidden("a share with your group can only be revoked by its sharer")
+
     def share_types(self, s: Session, node_ids: Collection[int]) -> dict[int, tuple[int, ...]]:
         if not node_ids:
             return {}

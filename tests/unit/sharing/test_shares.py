@@ -192,3 +192,13 @@ def test_bad_share_requests(svc: Services, anna: Principal, ben: Principal) -> N
     eve = factories.user(svc, "eve@erfurt")
     with pytest.raises(NotFound):
         svc.sharing.delete_share(eve, share.id)
+
+
+def test_deleting_a_received_share_from_ones_root_leaves_it(
+    svc: Services, anna: Principal, ben: Principal
+) -> None:
+    share = svc.sharing.share(anna, loc(svc, anna, "Haushalt"), user="ben@suhl", permissions=RW)
+    svc.files.delete(loc(svc, ben, "Haushalt"), actor=ben)
+    assert "Haushalt" not in names(svc, ben)
+    assert names(svc, anna, "Haushalt") == ["plan.txt"]
+    assert svc.sharing.get_share(anna, share.id).state is ShareState.DECLINED
