@@ -499,11 +499,16 @@ class FileService:
             raise NodeNotFound()
         segs = tuple(segments)
         assert all(paths.check_name(x) == x for x in segs)
-        personal = self._personal_space(actor)
         # A guest has no files of their own: only what is shared with them.
         own = Perm.READ if actor.is_guest else Perm.all()
+        # One read transaction for the common case; the first request creates the space.
         with self.db.read() as s:
-            mounts = self._mounts(s, actor, personal.id)
+            personal = s.scalar(select(Space).where(Space.owner_id == actor.user_id))
+            mounts = self._mounts(s, actor, personal.id) if personal is not None else ()
+        if personal is None:
+            personal = self._personal_space(actor)
+            with self.db.read() as s:
+                mounts = self._mounts(s, actor, personal.id)
         if segs:
             for m in mounts:
                 if m.name == segs[0]:
