@@ -9,17 +9,19 @@ PYTHON        := $(VENV)/bin/python
 PIP           := $(VENV)/bin/pip
 STAMP_INSTALL := $(VENV)/.stamp-install
 STAMP_BENCH   := $(VENV)/.stamp-bench
+# tus-js-client for tests/uploads/test_tus_clients.py, pinned by tests/js/package-lock.json.
+STAMP_JS      := tests/js/node_modules/.stamp-npm-ci
 # Extra arguments for both pytest passes of `make test`, e.g. PYTEST_ARGS="-k dav -x".
 PYTEST_ARGS   ?=
 # Extra arguments for `make bench`/`bench-quick`, e.g. BENCH_ARGS="--targets thvc,rclone".
 BENCH_ARGS    ?=
 
-SYSTEM_PACKAGES := postgresql litmus rclone nextcloud-desktop-cmd owncloud-client-cmd
-SYSTEM_COMMANDS := litmus rclone nextcloudcmd owncloudcmd
+SYSTEM_PACKAGES := postgresql litmus rclone nextcloud-desktop-cmd owncloud-client-cmd nodejs npm
+SYSTEM_COMMANDS := litmus rclone nextcloudcmd owncloudcmd node npm
 # root runs apt-get directly; anyone else through sudo (if there is one)
 SUDO := $(shell if [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then echo sudo; fi)
 
-.PHONY: help install system-deps test run lint bench bench-quick bench-deps clean
+.PHONY: help install system-deps test-deps test run lint bench bench-quick bench-deps clean
 
 help: ## list the targets
 	@echo "ThVC make targets:"
@@ -54,7 +56,13 @@ system-deps: ## install PostgreSQL, litmus, rclone and the sync clients (apt) if
 	echo "system-deps: done. (A Debian cluster on port 5432 may run; the tests do not use it:"; \
 	echo "             they start their own cluster on a Unix socket under /tmp, without TCP.)"
 
-test: install system-deps ## lint, then the test suite on SQLite and on PostgreSQL
+test-deps: $(STAMP_JS) ## install the suite's npm packages (tests/js: tus-js-client) with npm ci
+
+$(STAMP_JS): tests/js/package.json tests/js/package-lock.json | system-deps
+	npm ci --no-audit --no-fund --prefix tests/js
+	touch $@
+
+test: install system-deps test-deps ## lint, then the test suite on SQLite and on PostgreSQL
 	scripts/test.sh $(PYTEST_ARGS)
 
 run: install ## initialise (prints the first operator's credentials once) and serve

@@ -19,6 +19,7 @@ from thvc.dav.app import DavApp
 from thvc.db.migrate import check_current
 from thvc.services import Services, build_services
 from thvc.settings import Settings, load_settings
+from thvc.uploads.tus import TusApp
 
 log = logging.getLogger("thvc")
 
@@ -88,5 +89,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             ("/remote.php/dav/files", dav("/remote.php/dav/files")),
             ("/remote.php/webdav", dav("/remote.php/webdav", login_in_url=False)),
             ("/remote.php/dav/uploads", uploads),
+            (
+                "/api/v1/uploads",
+                TusApp(
+                    "/api/v1/uploads",
+                    settings=settings,
+                    accounts=svc.accounts,
+                    files=svc.files,
+                    uploads=svc.uploads,
+                ),
+            ),
         ],
     )

@@ -39,7 +39,7 @@ from thvc.dav.app import authenticate, check_if
 from thvc.dav.context import DavContext, depth, etag_header, overwrite, run
 from thvc.dav.errors import to_response
 from thvc.dav.propfind import PropName, parse_propfind
-from thvc.dav.put import PIECE, _checksum, _content_type, _mtime
+from thvc.dav.streams import checksum, content_type, mtime, pump
 from thvc.dav.xml import DAV, NS_DECL, OC, XML_HEAD, empty_element, escape, http_date, qname
 from thvc.errors import BadRequest
 from thvc.files import paths
@@ -258,14 +258,7 @@ async def do_PUT(ctx: UploadContext) -> Response:
         length=declared,
     )
     try:
-        buf = bytearray()
-        async for chunk in ctx.request.stream():
-            buf += chunk
-            if len(buf) >= PIECE:
-                piece, buf = bytes(buf), bytearray()
-                await run(part.write, piece)
-        if buf:
-            await run(part.write, bytes(buf))
+        await pump(ctx.request, part.write)
         if declared is not None and declared != part.size:
             raise BadRequest("the body is shorter than its Content-Length")
         info = await run(ctx.uploads.finish_part, part, actor=ctx.actor, client=ctx.client)
@@ -305,16 +298,16 @@ async def do_MOVE(ctx: UploadContext) -> Response:
     if_value = ctx.header("if")
     if if_value is not None:
         files = await check_if(files, if_value)
-    mtime = _mtime(files)
+    when = mtime(files)
     entry, created = await run(
         ctx.uploads.assemble,
         ctx.actor,
         upload,
         dst,
         total_length=total,
-        mtime=mtime,
-        checksum=_checksum(files),
-        content_type=_content_type(files),
+        mtime=when,
+        checksum=checksum(files),
+        content_type=content_type(files),
         if_none_match=not overwrite(files),
         tokens=files.tokens,
         client=ctx.client,
@@ -324,7 +317,7 @@ async def do_MOVE(ctx: UploadContext) -> Response:
         "OC-ETag": etag_header(entry.etag),
         "OC-FileId": f"{entry.id:08d}thvc",
     }
-    if mtime is not None:
+    if when is not None:
         headers["X-OC-MTime"] = "accepted"
     return responses.empty(responses.CREATED if created else responses.NO_CONTENT, headers)
 

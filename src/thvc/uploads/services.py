@@ -216,7 +216,7 @@ class UploadService:
         keys: TenantKeys,
         files: FileService,
         settings: Settings,
-        stale_after: timedelta = timedelta(hours=24),
+        stale_after: timedelta | None = None,
         clean_every: float = 600.0,
     ) -> None:
         self.db = db
@@ -225,7 +225,12 @@ class UploadService:
         self.keys = keys
         self.files = files
         self.settings = settings
-        self.stale_after = stale_after
+        # Sessions untouched for this long are removed (default: THVC_UPLOAD_EXPIRY_SECONDS).
+        self.stale_after = (
+            stale_after
+            if stale_after is not None
+            else timedelta(seconds=settings.upload_expiry_seconds)
+        )
         # Seconds between opportunistic clean-ups (from open_session), per process;
         # the first comes with the first upload after a start. Only a throttle:
         # what is stale is decided from the database.
@@ -370,6 +375,14 @@ class UploadService:
             ).all()
             return [self._info(s, r) for r in rows]
 
+    def expires_at(self, upload: UploadInfo) -> datetime:
+        """When ``upload`` goes stale unless a part arrives first (``clean_stale`` removes it)."""
+        return upload.updated_at + self.stale_after
+
+    def is_expired(self, upload: UploadInfo) -> bool:
+        """Whether ``upload`` is stale already, though not yet cleaned away."""
+        return self.expires_at(upload) <= utcnow()
+
     def set_length(
         self, actor: Principal, upload: UploadInfo, length: int, *, client: str | None = None
     ) -> UploadInfo:
@@ -420,7 +433,34 @@ class UploadService:
             except OSError as exc:
                 log.warning("could not delete blob %s of a finished upload: %s", b, exc)
 
+    def check_target(
+        self,
+        actor: Principal,
+        dst: Location,
+        *,
+        length: int | None = None,
+        if_none_match: bool = False,
+    ) -> None:
+        """Refuse now what assembling into ``dst`` would refuse before its first byte.
+
+        The file service's own checks (the parent folder exists, ``dst`` is no
+        folder, permission, locks, ``if_none_match``, quota for ``length``) run
+        and nothing is stored, so a client learns at the start of a long upload
+        what would otherwise fail at its end. They run again at assembly.
+        """
+        put = self.files.begin_put(dst, length=length, if_none_match=if_none_match, actor=actor)
+        self.files.abort_put(put)
+
     # -- quota -------------------------------------------------------------
+
+    def room(self, actor: Principal, target: Sequence[str] | None = None) -> int | None:
+        """Bytes one upload to ``target`` (default: the user's own space) may hold; None: no limit.
+
+        What the actor's other open uploads hold already is not subtracted: it
+        is what tus announces as ``Tus-Max-Size`` and what ``open_session``
+        checks a declared length against.
+        """
+        return self._room(actor, target)
 
     def _room(self, actor: Principal, target: Sequence[str] | None) -> int | None:
         """Bytes an upload to ``target`` (or the user's own space) may hold; None: no limit.
@@ -532,7 +572,8 @@ class UploadService:
         parts (chunking) checks the size first and aborts otherwise; one that
         keeps partial data (tus) commits what arrived. Raises UploadNotFound if
         the session was deleted meanwhile, ChecksumMismatch if a checksum was
-        given and does not match.
+        given and does not match, OffsetMismatch if another append to a tus
+        session moved its end meanwhile.
         """
         info = part.info = part.writer.commit()
         if part.checksum is not None and not part.checksum.matches():
@@ -545,6 +586,17 @@ class UploadService:
                 # assembly's final step, delete and expiry) on PostgreSQL;
                 # SQLite has BEGIN IMMEDIATE.
                 row = self._row(s, actor, part.upload.id, lock=True)
+                if row.kind is UploadKind.TUS:
+                    # Checked again under the row lock: of two appends at one offset
+                    # that raced past begin_part, the later one must not land after
+                    # the earlier one moved the end on.
+                    end = s.scalar(
+                        select(func.coalesce(func.sum(UploadPart.size), 0)).where(
+                            UploadPart.session_id == row.id, UploadPart.name != part.name
+                        )
+                    )
+                    if int(end or 0) != part.position:
+                        raise OffsetMismatch(int(end or 0), part.position)
                 existing = s.get(UploadPart, (row.id, part.name))
                 if existing is not None:
                     old = existing.blob_id
