@@ -16,10 +16,15 @@ from thvc import __version__
 from thvc.compat.chunking import ChunkingApp
 from thvc.compat.routes import compat_routes
 from thvc.dav.app import DavApp
+from thvc.dav.public import PublicDav
 from thvc.db.migrate import check_current
 from thvc.services import Services, build_services
 from thvc.settings import Settings, load_settings
 from thvc.uploads.tus import TusApp
+from thvc.web.assets import PREFIX as STATIC_PREFIX
+from thvc.web.assets import Assets
+from thvc.web.links import PREFIX as LINKS_PREFIX
+from thvc.web.links import LinkPages
 
 log = logging.getLogger("thvc")
 
@@ -89,6 +94,20 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             ("/remote.php/dav/files", dav("/remote.php/dav/files")),
             ("/remote.php/webdav", dav("/remote.php/webdav", login_in_url=False)),
             ("/remote.php/dav/uploads", uploads),
+            # Public links: the visitors' pages, and public WebDAV as Nextcloud serves it.
+            (
+                LINKS_PREFIX,
+                LinkPages(
+                    settings=settings, files=svc.files, sharing=svc.sharing, secret=svc.web_secret
+                ),
+            ),
+            (
+                "/public.php",
+                PublicDav(
+                    settings=settings, accounts=svc.accounts, files=svc.files, sharing=svc.sharing
+                ),
+            ),
+            (STATIC_PREFIX, Assets()),
             (
                 "/api/v1/uploads",
                 TusApp(

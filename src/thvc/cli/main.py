@@ -158,6 +158,8 @@ def serve() -> None:
     """Serve ThVC on THVC_BIND (default 127.0.0.1:8080)."""
     import uvicorn
 
+    from thvc.web.logredact import uvicorn_log_config
+
     cfg = settings()
     services(check=True).close()  # fail before binding if not initialised
     out.print(f"ThVC serving on {cfg.base_url} (data in {cfg.data_dir})", highlight=False)
@@ -172,6 +174,8 @@ def serve() -> None:
         loop="uvloop",
         server_header=False,
         timeout_keep_alive=30,
+        # Link tokens in access lines are cut to their first characters.
+        log_config=uvicorn_log_config(),
     )
 
 

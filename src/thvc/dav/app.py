@@ -24,12 +24,12 @@ from thvc.dav import (
     put,
     responses,
 )
-from thvc.dav.context import DavContext, run
+from thvc.dav.context import DavContext, NoTree, Resolved, Resolver, run
 from thvc.dav.errors import CHALLENGE, to_response
 from thvc.dav.ifheader import State, evaluate, parse_if, submitted_tokens
-from thvc.errors import NotAuthenticated, PreconditionFailed, ThvcError
+from thvc.errors import BadRequest, NotAuthenticated, PreconditionFailed, ThvcError
 from thvc.files import paths
-from thvc.files.services import FileService
+from thvc.files.services import FileService, Location
 from thvc.settings import Settings
 
 Handler = Callable[[DavContext], Awaitable[Response]]
@@ -90,11 +90,49 @@ async def check_if(ctx: DavContext, value: str) -> DavContext:
     return dataclasses.replace(ctx, tokens=frozenset(submitted_tokens(lists)))
 
 
+class UserTrees:
+    """The users' own trees: HTTP Basic as a ThVC account, then ``/{login}/{path}``
+    (or, with ``login_in_url=False``, the caller's tree directly under the prefix)."""
+
+    def __init__(
+        self, accounts: AccountService, files: FileService, *, login_in_url: bool = True
+    ) -> None:
+        self.accounts = accounts
+        self.files = files
+        self.login_in_url = login_in_url
+
+    async def resolve(self, request: Request, rest: bytes) -> Resolved:
+        actor = await authenticate(request, self.accounts)
+        segments = paths.segments_from_url(rest)
+        if not self.login_in_url:
+            login, inner = actor.login, segments
+        elif not segments:
+            raise NoTree("name a user: /files/USER@TENANT/")
+        else:
+            login, inner = segments[0], segments[1:]
+        loc = await run(self.files.locate, actor, login, inner)
+
+        async def locate(other: bytes) -> Location:
+            if not self.login_in_url:
+                return await run(
+                    self.files.locate, actor, actor.login, paths.segments_from_url(other)
+                )
+            login_raw, _, tail = other.partition(b"/")
+            named = paths.segments_from_url(login_raw)
+            if len(named) != 1:
+                raise BadRequest("the URL names no user")
+            return await run(self.files.locate, actor, named[0], paths.segments_from_url(tail))
+
+        return Resolved(actor, login, loc, locate)
+
+
 class DavApp:
     """An ASGI app serving ``{prefix}/{login}/...`` for one URL prefix.
 
     With ``login_in_url=False`` it serves the caller's own tree directly under
-    the prefix, as Nextcloud's legacy ``/remote.php/webdav/`` does.
+    the prefix, as Nextcloud's legacy ``/remote.php/webdav/`` does. ``resolver``
+    decides who acts and where a URL points; by default the users' own trees
+    (:class:`UserTrees`), for public links :class:`thvc.dav.public.LinkTrees`.
     """
 
     def __init__(
@@ -105,6 +143,7 @@ class DavApp:
         accounts: AccountService,
         files: FileService,
         login_in_url: bool = True,
+        resolver: Resolver | None = None,
     ) -> None:
         assert prefix.startswith("/") and not prefix.endswith("/")
         self.prefix = prefix
@@ -112,6 +151,7 @@ class DavApp:
         self.settings = settings
         self.accounts = accounts
         self.files = files
+        self.resolver: Resolver = resolver or UserTrees(accounts, files, login_in_url=login_in_url)
 
     async def handle(self, request: Request) -> Response:
         method = request.method.upper()
@@ -123,34 +163,33 @@ class DavApp:
                     f"{method} is not supported",
                     headers={"Allow": options.ALLOW},
                 )
-            actor = await authenticate(request, self.accounts)
             raw = request.scope.get("raw_path") or request.scope["path"].encode()
             raw = raw.split(b"?", 1)[0]
-            rest = raw[len(self.prefix) :]
-            segments = paths.segments_from_url(rest)
-            if not self.login_in_url:
-                login, inner = actor.login, segments
-            elif not segments:
+            try:
+                found = await self.resolver.resolve(request, raw[len(self.prefix) :])
+            except NoTree:
                 if method == "OPTIONS":
                     return await options.do_OPTIONS_bare()
-                return responses.error(404, "name a user: /files/USER@TENANT/")
-            else:
-                login, inner = segments[0], segments[1:]
-            loc = await run(self.files.locate, actor, login, inner)
+                raise
             ctx = DavContext(
                 request,
                 self.files,
                 self.settings,
-                actor,
+                found.actor,
                 self.prefix,
-                login,
-                loc,
+                found.login,
+                found.loc,
                 login_in_url=self.login_in_url,
+                locator=found.locate,
+                hidden=found.hidden,
             )
             if_value = request.headers.get("if")
             if if_value is not None:
                 ctx = await check_if(ctx, if_value)
-            return await handler(ctx)
+            response = await handler(ctx)
+            if found.done is not None:
+                response = await found.done(response)
+            return response
         except Exception as exc:  # mapped once, here
             return to_response(exc)
 
@@ -160,4 +199,4 @@ class DavApp:
         await response(scope, receive, send)  # type: ignore[arg-type]
 
 
-__all__ = ["CHALLENGE", "DavApp"]
+__all__ = ["CHALLENGE", "DavApp", "UserTrees"]

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, Protocol, TypeVar
 from urllib.parse import quote, urlsplit
 
 import anyio.to_thread
 from starlette.requests import Request
+from starlette.responses import Response
 
 from thvc.accounts.services import Principal
-from thvc.errors import BadRequest
+from thvc.errors import BadRequest, NotFound
 from thvc.files import paths
 from thvc.files.services import FileService, Location
 from thvc.settings import Settings
@@ -28,9 +29,46 @@ class BadGateway(BadRequest):
     """The Destination names another server."""
 
 
+class NoTree(NotFound):
+    """The URL names no tree (``/dav/files/`` itself): only OPTIONS is answered there."""
+
+
 async def run(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run a blocking core call in the thread pool."""
     return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs))
+
+
+# The path below ``{prefix}/`` of another URL of the same tree (still percent-encoded),
+# resolved for the same caller: Destination and If headers.
+Locator = Callable[[bytes], Awaitable[Location]]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Who acts, and where the request URL points, as a :class:`Resolver` found them."""
+
+    actor: Principal
+    # What names the tree in URLs (a login, a link token), or the actor's login when
+    # the URLs name none.
+    login: str
+    loc: Location
+    locate: Locator
+    # Leading segments of ``loc.segments`` that the URL does not show: a link to one
+    # file is that file in the core and the tree's root in the URL.
+    hidden: int = 0
+    # Called with the method's response before it is sent (a link counts downloads).
+    done: Callable[[Response], Awaitable[Response]] | None = None
+
+
+class Resolver(Protocol):
+    """The resolution step of a WebDAV tree: a request and the raw path below the
+    prefix (``b"/anna@lauscha/a%20b.txt"``) to (actor, Location).
+
+    Raises NotAuthenticated (401 with a challenge), TooManyFailedLogins (429),
+    NotFound (404) or :class:`NoTree` where the URL names no tree at all.
+    """
+
+    async def resolve(self, request: Request, rest: bytes) -> Resolved: ...
 
 
 @dataclass(frozen=True)
@@ -52,12 +90,16 @@ class DavContext:
         return self.request.client.host if self.request.client else None
 
     def href(self, segments: tuple[str, ...], is_dir: bool) -> str:
-        path = "".join("/" + quote(s, safe="") for s in segments)
+        path = "".join("/" + quote(s, safe="") for s in segments[self.hidden :])
         tail = "/" if is_dir else ""
         return f"{self.root}{path}{tail}"
 
     # Whether URLs name the user (``/dav/files/anna@lauscha/``) or not (``/remote.php/webdav/``).
     login_in_url: bool = True
+    # How the tree's resolver finds other URLs (None: the user's own tree, by login).
+    locator: Locator | None = None
+    # Leading segments of Location.segments not shown in URLs (see Resolved.hidden).
+    hidden: int = 0
 
     @property
     def root(self) -> str:
@@ -106,6 +148,8 @@ class DavContext:
         if not raw_path.startswith(base):
             raise BadGateway("the URL is outside this WebDAV tree")
         rest = raw_path[len(base) :]
+        if self.locator is not None:
+            return await self.locator(rest)
         if not self.login_in_url:
             return await run(
                 self.files.locate, self.actor, self.actor.login, paths.segments_from_url(rest)

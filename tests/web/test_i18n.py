@@ -1,0 +1,60 @@
+"""Every text of the link pages is in both catalogues, and the catalogues hold nothing else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_file
+from babel.messages.pofile import read_po
+from jinja2.ext import babel_extract
+
+from thvc.web import i18n
+
+WEB = Path(i18n.__file__).parent
+Msgid = str | tuple[str, ...]
+
+
+def used_texts() -> set[Msgid]:
+    found: set[Msgid] = set()
+    for f in sorted(WEB.glob("*.py")):
+        for _, msg, _, _ in extract_from_file("python", f, keywords={"tr": (2,), "ntr": (2, 3)}):
+            found.add(msg)
+    options = {"extensions": "jinja2.ext.i18n", "trim_blocks": "true", "lstrip_blocks": "true"}
+    for f in sorted((WEB / "templates").glob("*.html")):
+        with f.open("rb") as fh:
+            for _, _, msg, _ in babel_extract(fh, ("_", "gettext", "ngettext"), [], options):
+                if isinstance(msg, tuple):
+                    msg = tuple(m for m in msg if m is not None)
+                found.add(msg)
+    return found
+
+
+@pytest.mark.parametrize("lang", i18n.LANGUAGES)
+def test_the_catalogue_holds_every_text_and_nothing_else(lang: str) -> None:
+    with (i18n.LOCALE_DIR / lang / "LC_MESSAGES" / "thvc.po").open("rb") as fh:
+        catalog = read_po(fh, locale=lang)
+    held = {m.id: m.string for m in catalog if m.id}
+    used = used_texts()
+    assert len(used) > 40
+    missing = [m for m in used if m not in held]
+    assert not missing, f"not in {lang}/thvc.po: {missing}"
+    stale = [m for m in held if m not in used]
+    assert not stale, f"no longer used, remove from {lang}/thvc.po: {stale}"
+    untranslated = [m for m, s in held.items() if not s or (isinstance(s, tuple) and not all(s))]
+    assert not untranslated, untranslated
+
+
+def test_german_is_german_and_placeholders_survive() -> None:
+    assert i18n.gettext("de", "Password") == "Passwort"
+    assert i18n.gettext("en", "Password") == "Password"
+    assert i18n.gettext("de", "Shared by %(sharer)s", sharer="Anna") == "Geteilt von Anna"
+    one, many = "Thank you: %(num)s file was received.", "Thank you: %(num)s files were received."
+    assert i18n.ngettext("de", one, many, 1) == "Vielen Dank: 1 Datei ist angekommen."
+    assert i18n.ngettext("de", one, many, 3) == "Vielen Dank: 3 Dateien sind angekommen."
+
+
+def test_sizes_and_times_in_the_visitors_language() -> None:
+    assert i18n.format_size(1_500_000, "de") == "1,5 MB"
+    assert i18n.format_size(1_500_000, "en") == "1.5 MB"
+    assert i18n.format_size(12, "en") == "12 byte"
