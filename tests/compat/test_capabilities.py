@@ -10,6 +10,7 @@ from tests.compat.support import auth, ocs_json, ocs_xml
 from thvc.accounts.services import Principal
 from thvc.compat.capabilities import CHECKSUM_TYPES
 from thvc.files.services import Checksum
+from thvc.services import Services
 
 OK = {1: 100, 2: 200}
 
@@ -42,7 +43,7 @@ def test_capabilities_json(client: Any, anna: Principal, version: int) -> None:
     assert caps["files"]["blacklisted_files"] == [".htaccess"]
     assert caps["checksums"]["preferredUploadType"] == "SHA256"
     assert caps["checksums"]["supportedTypes"][0] == "SHA256"
-    assert caps["files_sharing"] == {"api_enabled": False}
+    assert caps["files_sharing"]["api_enabled"] is True
     # Nextcloud's nextcloudcmd takes core.status.version over status.php's, if present.
     assert "status" not in caps["core"]
 
@@ -93,6 +94,57 @@ def test_anonymous_capabilities_leave_out_sharing(client: Any) -> None:
     _, data = ocs_json(r)
     assert data["capabilities"]["dav"]["chunking"] == "1.0"
     assert "files_sharing" not in data["capabilities"]
+
+
+def test_sharing_as_the_default_policy_allows_it(client: Any, anna: Principal) -> None:
+    r = client.get("/ocs/v2.php/cloud/capabilities?format=json", headers=auth(anna.login))
+    _, data = ocs_json(r)
+    sharing = data["capabilities"]["files_sharing"]
+    assert sharing["api_enabled"] is True
+    assert sharing["resharing"] is True
+    assert sharing["group_sharing"] is True
+    assert sharing["user"]["send_mail"] is False
+    assert sharing["federation"]["outgoing"] is False
+    assert sharing["federation"]["incoming"] is False
+    assert sharing["sharee"]["query_lookup_default"] is False
+    public = sharing["public"]
+    assert public["enabled"] is True
+    assert public["password"]["enforced"] is False
+    assert public["expire_date"] == {"enabled": False}
+    assert public["upload"] is True
+    assert public["upload_files_drop"] is True
+    assert public["multiple_links"] is True
+
+
+def test_sharing_follows_the_callers_tenant_policy(
+    client: Any, svc: Services, anna: Principal, ben: Principal
+) -> None:
+    svc.tenants.set_policy("lauscha", link_password_required=True, link_max_days=14)
+    svc.tenants.set_policy("suhl", links=False)
+    _, data = ocs_json(
+        client.get("/ocs/v2.php/cloud/capabilities?format=json", headers=auth(anna.login))
+    )
+    public = data["capabilities"]["files_sharing"]["public"]
+    assert public["enabled"] is True
+    assert public["password"]["enforced"] is True
+    assert public["expire_date"] == {"enabled": True, "days": 14, "enforced": True}
+    _, data = ocs_json(
+        client.get("/ocs/v2.php/cloud/capabilities?format=json", headers=auth(ben.login))
+    )
+    public = data["capabilities"]["files_sharing"]["public"]
+    assert public["enabled"] is False
+    assert public["upload"] is False
+    assert public["password"]["enforced"] is False
+    # Shares to people stay possible.
+    assert data["capabilities"]["files_sharing"]["api_enabled"] is True
+
+
+def test_sharing_capabilities_in_xml(client: Any, anna: Principal) -> None:
+    r = client.get("/ocs/v1.php/cloud/capabilities", headers=auth(anna.login))
+    _, data = ocs_xml(r)
+    assert data.findtext("capabilities/files_sharing/api_enabled") == "1"
+    assert data.findtext("capabilities/files_sharing/public/enabled") == "1"
+    assert data.findtext("capabilities/files_sharing/federation/outgoing") == ""
 
 
 @pytest.mark.parametrize(("version", "code"), [(1, 997), (2, 401)])

@@ -52,6 +52,17 @@ class UnknownEndpoint(NotFound):
     """No such OCS endpoint."""
 
 
+class Reported(ThvcError):
+    """An endpoint's own failure with the code Nextcloud's controller gives it
+    (``OCSBadRequestException`` 400, ``OCSForbiddenException`` 403,
+    ``OCSNotFoundException`` 404): v1 puts the code in ``statuscode`` and answers
+    HTTP 200 (``V1Response``), v2 answers with it as the HTTP status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class MethodNotAllowed(BadRequest):
     """The endpoint exists but does not take this method."""
 
@@ -178,6 +189,15 @@ def failure(
 
 def error_response(request: Request, version: int, exc: Exception) -> Response:
     """Core errors to OCS answers, decided once, on the error families."""
+    if isinstance(exc, Reported):
+        return render(
+            request,
+            status="failure",
+            statuscode=exc.status,
+            message=exc.message,
+            data=None,
+            http_status=200 if version == 1 else exc.status,
+        )
     if isinstance(exc, MethodNotAllowed):
         return failure(request, version, 405, exc.message, headers={"Allow": ", ".join(exc.allow)})
     if isinstance(exc, UnknownEndpoint):
@@ -263,7 +283,8 @@ class OcsApp:
                 continue
             if route.method == method or (method == "HEAD" and route.method == "GET"):
                 return route, m.groupdict()
-            allow.append(route.method)
+            if route.method not in allow:
+                allow.append(route.method)
         if allow:
             raise MethodNotAllowed(allow)
         raise UnknownEndpoint()

@@ -8,15 +8,27 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route
 
-from thvc.compat import capabilities, loginflow, pages, status, users
+from thvc.compat import capabilities, loginflow, pages, sharees, shares, status, users
 from thvc.compat.ocs import OcsApp, OcsRoute
 from thvc.services import Services
 from thvc.settings import Settings
+
+SHARING = "/apps/files_sharing/api/v1"
 
 OCS_ROUTES = [
     OcsRoute("GET", "/cloud/capabilities", capabilities.get_capabilities),
     OcsRoute("GET", "/cloud/user", users.get_current_user),
     OcsRoute("GET", "/cloud/users/{id}", users.get_user),
+    # The literal /shares/pending before /shares/{id}: the first match wins.
+    OcsRoute("GET", f"{SHARING}/shares", shares.list_shares),
+    OcsRoute("POST", f"{SHARING}/shares", shares.create_share),
+    OcsRoute("GET", f"{SHARING}/shares/pending", shares.pending_shares),
+    OcsRoute("POST", f"{SHARING}/shares/pending/{{id}}", shares.accept_share),
+    OcsRoute("DELETE", f"{SHARING}/shares/pending/{{id}}", shares.decline_share),
+    OcsRoute("GET", f"{SHARING}/shares/{{id}}", shares.get_share),
+    OcsRoute("PUT", f"{SHARING}/shares/{{id}}", shares.update_share),
+    OcsRoute("DELETE", f"{SHARING}/shares/{{id}}", shares.delete_share),
+    OcsRoute("GET", f"{SHARING}/sharees", sharees.search),
 ]
 
 
