@@ -20,7 +20,8 @@ from thvc.dav.public import PublicDav
 from thvc.db.migrate import check_current
 from thvc.services import Services, build_services
 from thvc.settings import Settings, load_settings
-from thvc.uploads.tus import TusApp
+from thvc.uploads.drops import drop_opener
+from thvc.uploads.tus import TusApp, drop_or_account_authenticator
 from thvc.web.assets import PREFIX as STATIC_PREFIX
 from thvc.web.assets import Assets
 from thvc.web.links import PREFIX as LINKS_PREFIX
@@ -116,6 +117,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                     accounts=svc.accounts,
                     files=svc.files,
                     uploads=svc.uploads,
+                    authenticate=drop_or_account_authenticator(
+                        svc.accounts, drop_opener(svc.sharing, svc.files)
+                    ),
                 ),
             ),
         ],

@@ -817,7 +817,9 @@ class FileService:
                 raise IsCollection()
             assert node.blob_id is not None
             key = self.keys.data_key(s, loc.tenant_id)
-            return ReadHandle(self._entry(node, loc, name=loc.segments[-1]), key, node.blob_id)
+            # A link to a single file is a Location without segments: the node names it.
+            name = loc.segments[-1] if loc.segments else node.name
+            return ReadHandle(self._entry(node, loc, name=name), key, node.blob_id)
 
     def read(self, handle: ReadHandle, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         return self.blobs.read(handle.key, handle.blob_id, handle.entry.size, start, end)
@@ -1062,7 +1064,8 @@ class FileService:
     ) -> Entry:
         if loc.is_root:
             raise AlreadyExists()
-        self._require(loc, Perm.CREATE)
+        # A drop (create without read) takes files, not folders no one could look into.
+        self._require(loc, Perm.CREATE | Perm.READ)
         now = utcnow()
         with self._writing(loc.space_id) as s:
             self._recheck(s, actor, loc, Perm.CREATE)
@@ -1532,7 +1535,7 @@ class FileService:
         an exclusive lock, or any lock against a new exclusive one, is in the way.
         """
         self._require_read(loc)
-        if not loc.can_write:
+        if not loc.can_write or not loc.perms & Perm.READ:
             raise ReadOnly()
         created = False
         with self.db.read() as s:

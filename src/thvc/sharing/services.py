@@ -124,6 +124,13 @@ class LinkAccess:
     sharer_display: str
 
 
+def _last_day_ends(start: datetime, days: int) -> datetime:
+    """The end (UTC) of the ``days``-th day after ``start``: a lifetime is counted in
+    calendar days, as the expiry dates clients send (end of that day) are."""
+    day = (start + timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day + timedelta(days=1) - timedelta(microseconds=1)
+
+
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -262,25 +269,24 @@ class SharingService:
                 same = same.where(Share.recipient_user_id == recipient_user.id)
             elif recipient_group is not None:
                 same = same.where(Share.recipient_group_id == recipient_group.id)
-            dup = s.scalar(same)
-            if dup is not None:
+            dup = s.scalar(same.with_only_columns(Share))
+            if dup is not None and dup.state is not ShareState.DECLINED:
                 raise AlreadyExists("this is already shared with them; change that share")
+            # They left it once: sharing again offers the same share anew, as asked now.
             via = loc.mount.share_id if loc.mount is not None else None
             auto = policy_of(s, target_tenant).auto_accept or recipient_group is not None
-            row = Share(
-                node_id=node.id,
-                space_id=loc.space_id,
-                sharer_id=actor.user_id,
-                recipient_user_id=recipient_user.id if recipient_user else None,
-                recipient_group_id=recipient_group.id if recipient_group else None,
-                via_share_id=via,
-                permissions=int(perms),
-                state=ShareState.ACCEPTED if auto else ShareState.PENDING,
-                expires_at=expires_at,
-                note=note,
-                label=label,
-                created_at=utcnow(),
-            )
+            row = dup if dup is not None else Share(node_id=node.id)
+            row.space_id = loc.space_id
+            row.sharer_id = actor.user_id
+            row.recipient_user_id = recipient_user.id if recipient_user else None
+            row.recipient_group_id = recipient_group.id if recipient_group else None
+            row.via_share_id = via
+            row.permissions = int(perms)
+            row.state = ShareState.ACCEPTED if auto else ShareState.PENDING
+            row.expires_at = expires_at
+            row.note = note
+            row.label = label
+            row.created_at = utcnow()
             s.add(row)
             s.flush()
             self.audit.record(
@@ -525,7 +531,7 @@ class SharingService:
             if policy.link_password_required and not password:
                 raise PolicyForbids("your organisation's policy requires a password for links")
             if policy.link_max_days is not None:
-                latest = now + timedelta(days=policy.link_max_days)
+                latest = _last_day_ends(now, policy.link_max_days)
                 if expires_at is None or expires_at > latest:
                     if expires_at is None:
                         expires_at = latest
@@ -647,7 +653,7 @@ class SharingService:
                     raise BadRequest("the expiry date is in the past")
                 if policy.link_max_days is not None and (
                     expires_at is None
-                    or expires_at > row.created_at + timedelta(days=policy.link_max_days)
+                    or expires_at > _last_day_ends(row.created_at, policy.link_max_days)
                 ):
                     raise PolicyForbids(
                         "your organisation's policy allows links for at most "
@@ -716,6 +722,9 @@ class SharingService:
         if row is None or found is None:
             raise LinkGone()
         node, space, sharer = found
+        if row.password_hash is not None and not password:
+            # Not an attempt: a first page view, or a client that has not sent it yet.
+            raise NotAuthenticated("this link needs its password")
         if row.password_hash is not None:
             ok = password is not None and verify_password(row.password_hash, password)
             if not ok:

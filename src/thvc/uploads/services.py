@@ -299,7 +299,7 @@ class UploadService:
             assert target.login == actor.login
             data[TARGET_KEY] = list(target.segments)
         if length is not None:
-            room = self._room(actor, data.get(TARGET_KEY))
+            room = self._room_at(target) if target is not None else self._room(actor, None)
             if room is not None and length > room:
                 raise QuotaExceeded(length, room, "storage")
         self._maybe_clean()
@@ -475,7 +475,14 @@ class UploadService:
             except ThvcError:
                 loc = None  # the target went away meanwhile: the user's own quota applies
         if loc is None:
-            loc = self.files.locate(actor, actor.login, [])
+            try:
+                loc = self.files.locate(actor, actor.login, [])
+            except ThvcError:
+                # Not an account's tree (a link): no early check; assembly checks the quota.
+                return None
+        return self._room_at(loc)
+
+    def _room_at(self, loc: Location) -> int | None:
         _, available = self.files.quota(loc)
         if available is None:
             return None
@@ -499,8 +506,12 @@ class UploadService:
         *,
         length: int | None = None,
         checksum: str | None = None,
+        room_at: Location | None = None,
     ) -> PartUpload:
         """Check what can be checked before a byte is stored, then open a blob for a part.
+
+        ``room_at`` is where the upload goes, when that is not in the actor's own tree
+        (a file drop): its quota applies.
 
         ``name`` is the client's (a decimal number); ``position`` orders the
         parts: a byte offset or a chunk number. A part of the same name is
@@ -539,7 +550,7 @@ class UploadService:
             limit = info.length - in_session
             if length is not None and length > limit:
                 raise PartsExceedLength(info.length, in_session + length)
-        room = self._room(actor, info.target)
+        room = self._room_at(room_at) if room_at is not None else self._room(actor, info.target)
         if room is not None:
             qlimit = max(0, room - everywhere)
             if length is not None and length > qlimit:

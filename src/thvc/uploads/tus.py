@@ -26,11 +26,12 @@ decided by one :data:`Authenticator` passed to :class:`TusApp`: HTTP Basic
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,6 +96,14 @@ class Uploader:
     folder: tuple[str, ...] = ()
     # Whether an upload replaces a file of the same name as a new version (as PUT does).
     overwrite: bool = True
+    # Where target names lead, if not into the actor's own tree: a file drop maps them
+    # into its folder (and picks a free name for a new upload).
+    locate: Callable[[Sequence[str], bool], Location] | None = None
+
+    def where(self, files: FileService, target: Sequence[str], *, new: bool = False) -> Location:
+        if self.locate is not None:
+            return self.locate(target, new)
+        return files.locate(self.actor, self.actor.login, list(target))
 
 
 # Decides who sends a request, or raises NotAuthenticated / TooManyFailedLogins. The
@@ -116,6 +125,30 @@ def _login_of_app_password(accounts: AccountService, token: str) -> str | None:
             .where(AppPassword.token_hash == token_hash(token))
         )
         return login
+
+
+# Opens a file drop from its link token and password (the Basic credentials), or raises.
+DropOpener = Callable[[str, str | None, str | None], Uploader]
+
+
+def drop_or_account_authenticator(accounts: AccountService, open_drop: DropOpener) -> Authenticator:
+    """A file-drop link (Basic with the link token as user name, the link's password as
+    password) or an account: account logins always have an ``@``, tokens never."""
+    by_account = account_authenticator(accounts)
+
+    async def authenticate(request: Request) -> Uploader:
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                user, _, password = base64.b64decode(value.strip()).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                raise NotAuthenticated("malformed Basic credentials") from None
+            if user and "@" not in user:
+                client = request.client.host if request.client else None
+                return await run(open_drop, user, password or None, client)
+        return await by_account(request)
+
+    return authenticate
 
 
 def account_authenticator(accounts: AccountService) -> Authenticator:
@@ -255,6 +288,11 @@ async def _append(ctx: TusContext, upload: UploadInfo, offset: int) -> tuple[int
         offset,
         length=declared,
         checksum=checksum.core if checksum else None,
+        room_at=(
+            await run(ctx.uploader.where, ctx.app.files, _target_of(upload))
+            if ctx.uploader.locate is not None
+            else None
+        ),
     )
     try:
         await pump(ctx.request, part.write, limit=remaining)
@@ -280,7 +318,7 @@ async def _append(ctx: TusContext, upload: UploadInfo, offset: int) -> tuple[int
 
 async def _assemble(ctx: TusContext, upload: UploadInfo) -> None:
     """All bytes are in: stream the parts into the target file, then the session goes."""
-    dst = await run(ctx.app.files.locate, ctx.actor, ctx.actor.login, list(_target_of(upload)))
+    dst = await run(ctx.uploader.where, ctx.app.files, _target_of(upload))
     given = upload.meta.get(META_TYPE)
     try:
         await run(
@@ -316,7 +354,10 @@ def _capabilities(upload_id: str | None) -> dict[str, str]:
 async def do_OPTIONS(ctx: TusContext) -> Response:
     """What this server speaks (tus 1.0 §OPTIONS); ``Tus-Max-Size`` is the caller's quota."""
     headers = _capabilities(ctx.upload_id)
-    room = await run(ctx.uploads.room, ctx.actor, ctx.uploader.folder or None)
+    if ctx.uploader.locate is not None:
+        room = (await run(ctx.app.files.quota, await run(ctx.uploader.where, ctx.app.files, ())))[1]
+    else:
+        room = await run(ctx.uploads.room, ctx.actor, ctx.uploader.folder or None)
     if room is not None:
         headers["Tus-Max-Size"] = str(room)
     return Response(b"", 204, headers=headers)
@@ -362,7 +403,7 @@ async def do_POST(ctx: TusContext) -> Response:
     name = th.text(metadata, "filename", "name")
     folder = th.folder_segments(th.text(metadata, "folder"))
     target = (*ctx.uploader.folder, *folder, paths.check_name(name or upload_id))
-    dst: Location = await run(ctx.app.files.locate, ctx.actor, ctx.actor.login, list(target))
+    dst: Location = await run(ctx.uploader.where, ctx.app.files, target, new=True)
     try:
         await run(
             ctx.uploads.check_target,

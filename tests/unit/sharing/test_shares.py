@@ -202,3 +202,27 @@ def test_deleting_a_received_share_from_ones_root_leaves_it(
     assert "Haushalt" not in names(svc, ben)
     assert names(svc, anna, "Haushalt") == ["plan.txt"]
     assert svc.sharing.get_share(anna, share.id).state is ShareState.DECLINED
+
+
+def test_sharing_again_after_the_recipient_left_offers_it_anew(
+    svc: Services, anna: Principal, ben: Principal
+) -> None:
+    first = svc.sharing.share(anna, loc(svc, anna, "Haushalt"), user="ben@suhl", permissions=READ)
+    svc.files.delete(loc(svc, ben, "Haushalt"), actor=ben)
+    again = svc.sharing.share(anna, loc(svc, anna, "Haushalt"), user="ben@suhl", permissions=RW)
+    assert again.id == first.id and again.state is ShareState.ACCEPTED
+    assert again.permissions == RW
+    assert "Haushalt" in names(svc, ben)
+
+
+def test_a_link_may_live_to_the_end_of_its_last_allowed_day(svc: Services, anna: Principal) -> None:
+    svc.tenants.set_policy("lauscha", link_max_days=7)
+    day7 = (utcnow() + timedelta(days=7)).replace(hour=23, minute=59, second=59)
+    link = svc.sharing.create_link(anna, loc(svc, anna, "Haushalt"), expires_at=day7)
+    assert link.expires_at == day7
+    with pytest.raises(PolicyForbids, match="7 days"):
+        svc.sharing.create_link(
+            anna, loc(svc, anna, "Haushalt"), expires_at=day7 + timedelta(days=1)
+        )
+    unlimited = svc.sharing.create_link(anna, loc(svc, anna, "Haushalt"))
+    assert unlimited.expires_at is not None and unlimited.expires_at >= day7
