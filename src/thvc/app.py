@@ -24,6 +24,8 @@ from thvc.uploads.drops import drop_opener
 from thvc.uploads.tus import TusApp, drop_or_account_authenticator
 from thvc.web.assets import PREFIX as STATIC_PREFIX
 from thvc.web.assets import Assets
+from thvc.web.invitations import PREFIX as INVITE_PREFIX
+from thvc.web.invitations import InvitationPages
 from thvc.web.links import PREFIX as LINKS_PREFIX
 from thvc.web.links import LinkPages
 
@@ -109,6 +111,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                 ),
             ),
             (STATIC_PREFIX, Assets()),
+            (
+                INVITE_PREFIX,
+                InvitationPages(
+                    settings=settings, invitations=svc.invitations, secret=svc.web_secret
+                ),
+            ),
             (
                 "/api/v1/uploads",
                 TusApp(

@@ -26,6 +26,9 @@ def used_texts() -> set[Msgid]:
             for _, _, msg, _ in babel_extract(fh, ("_", "gettext", "ngettext"), [], options):
                 if isinstance(msg, tuple):
                     msg = tuple(m for m in msg if m is not None)
+                    # _("…%(x)s", x=…) comes out as a tuple of one: a singular text.
+                    if len(msg) == 1:
+                        msg = msg[0]
                 found.add(msg)
     return found
 

@@ -115,22 +115,7 @@ class LinkPages:
         headers: Mapping[str, str] | None = None,
         **values: Any,
     ) -> HTMLResponse:
-        other = "en" if lang == "de" else "de"
-        query = dict(request.query_params)
-        query["lang"] = other
-        html = (
-            i18n.environment(lang)
-            .get_template(template)
-            .render(
-                css_url=assets.CSS_URL,
-                switch_url=f"{quote(request.url.path)}?{urlencode(query)}",
-                other_lang=other,
-                other_name=LANGUAGE_NAMES[other],
-                narrow=template in ("password.html", "message.html"),
-                **values,
-            )
-        )
-        return HTMLResponse(html, status, headers={**SECURITY_HEADERS, **(headers or {})})
+        return render(request, lang, template, status=status, headers=headers, **values)
 
     def message(
         self,
@@ -143,16 +128,8 @@ class LinkPages:
         headers: Mapping[str, str] | None = None,
         back_url: str = "",
     ) -> HTMLResponse:
-        return self.render(
-            request,
-            lang,
-            "message.html",
-            status=status,
-            headers=headers,
-            title=title,
-            text=text,
-            alert=status >= 400,
-            back_url=back_url,
+        return message(
+            request, lang, title, text, status=status, headers=headers, back_url=back_url
         )
 
     async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -519,6 +496,57 @@ class Problem:
     headers: dict[str, str] = field(default_factory=dict)
     # Whether a link back to the share's page helps.
     back: bool = True
+
+
+def render(
+    request: Request,
+    lang: str,
+    template: str,
+    *,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+    **values: Any,
+) -> HTMLResponse:
+    """A page of ours: the layout, the language switch, the security headers."""
+    other = "en" if lang == "de" else "de"
+    query = dict(request.query_params)
+    query["lang"] = other
+    html = (
+        i18n.environment(lang)
+        .get_template(template)
+        .render(
+            css_url=assets.CSS_URL,
+            switch_url=f"{quote(request.url.path)}?{urlencode(query)}",
+            other_lang=other,
+            other_name=LANGUAGE_NAMES[other],
+            narrow=template in ("password.html", "message.html", "invite.html"),
+            **values,
+        )
+    )
+    return HTMLResponse(html, status, headers={**SECURITY_HEADERS, **(headers or {})})
+
+
+def message(
+    request: Request,
+    lang: str,
+    title: str,
+    text: str,
+    *,
+    status: int,
+    headers: Mapping[str, str] | None = None,
+    back_url: str = "",
+) -> HTMLResponse:
+    return render(
+        request,
+        lang,
+        "message.html",
+        status=status,
+        headers=headers,
+        title=title,
+        text=text,
+        alert=status >= 400,
+        back_url=back_url,
+    )
 
 
 def explain(lang: str, exc: BaseException) -> Problem:
