@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -122,6 +123,8 @@ class LinkAccess:
     is_dir: bool
     has_password: bool
     sharer_display: str
+    # Proof of a verified password (see SharingService.open_link); "" without one.
+    ticket: str = ""
 
 
 def _last_day_ends(start: datetime, days: int) -> datetime:
@@ -152,6 +155,7 @@ class SharingService:
         self.files = files
         self.accounts = accounts
         self._aead = AESGCM(seal_key)
+        self._ticket_key = hmac.new(seal_key, b"thvc link tickets v1", hashlib.sha256).digest()
 
     # -- policy ------------------------------------------------------------
 
@@ -701,8 +705,18 @@ class SharingService:
                 detail={"link_id": link_id},
             )
 
+    def _ticket(self, row: Link) -> str:
+        """Bound to the link and its password hash: a new password voids it."""
+        msg = f"{row.id}|{row.password_hash}".encode()
+        return hmac.new(self._ticket_key, msg, hashlib.sha256).hexdigest()
+
     def open_link(
-        self, token: str, password: str | None, *, client: str | None = None
+        self,
+        token: str,
+        password: str | None,
+        *,
+        client: str | None = None,
+        ticket: str | None = None,
     ) -> LinkAccess:
         """A visitor's access through a link, or LinkGone (404) / NotAuthenticated.
 
@@ -722,10 +736,17 @@ class SharingService:
         if row is None or found is None:
             raise LinkGone()
         node, space, sharer = found
-        if row.password_hash is not None and not password:
+        # A ticket proves the password was verified before (a web session): no argon2
+        # again. A wrong or stale one (the password changed) is no attempt either.
+        verified = bool(
+            row.password_hash is not None
+            and ticket
+            and hmac.compare_digest(ticket, self._ticket(row))
+        )
+        if row.password_hash is not None and not password and not verified:
             # Not an attempt: a first page view, or a client that has not sent it yet.
             raise NotAuthenticated("this link needs its password")
-        if row.password_hash is not None:
+        if row.password_hash is not None and not verified:
             ok = password is not None and verify_password(row.password_hash, password)
             if not ok:
                 with self.db.write() as s:
@@ -774,6 +795,7 @@ class SharingService:
             is_dir=node.is_dir,
             has_password=row.password_hash is not None,
             sharer_display=sharer.display_name or sharer.login,
+            ticket=self._ticket(row) if row.password_hash is not None else "",
         )
 
     @staticmethod

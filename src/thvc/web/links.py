@@ -177,9 +177,11 @@ class LinkPages:
 
     # -- the link -------------------------------------------------------------
 
-    async def open(self, request: Request, token: str, password: str | None) -> LinkAccess:
+    async def open(
+        self, request: Request, token: str, password: str | None, *, ticket: str | None = None
+    ) -> LinkAccess:
         client = request.client.host if request.client else None
-        return await run(self.sharing.open_link, token, password, client=client)
+        return await run(self.sharing.open_link, token, password, client=client, ticket=ticket)
 
     @staticmethod
     def segments(request: Request) -> list[str]:
@@ -224,7 +226,7 @@ class LinkPages:
         status: int = 200,
     ) -> Response:
         try:
-            access = await self.open(request, token, session.password)
+            access = await self.open(request, token, None, ticket=session.password)
         except NotAuthenticated:
             # No password yet, or one that has changed since: ask (again).
             return self.password_form(request, token, lang, session.with_password(None))
@@ -374,7 +376,7 @@ class LinkPages:
             )
         password = form.get("password", "")
         try:
-            await self.open(request, token, password or None)
+            access = await self.open(request, token, password or None)
         except NotAuthenticated:
             return self.password_form(
                 request, token, lang, session, error=tr(lang, "The password is wrong.")
@@ -387,11 +389,13 @@ class LinkPages:
             response.headers.update(problem.headers)
             return response
         target = self.url(token, lang, path=request.query_params.get("path", ""))
-        return self.keep(RedirectResponse(target, 303), session.with_password(password), token)
+        # The session keeps the core's ticket for this link and password, not the password:
+        # no argon2 per page, and a changed password ends it.
+        return self.keep(RedirectResponse(target, 303), session.with_password(access.ticket), token)
 
     async def upload(self, request: Request, token: str, lang: str, session: Session) -> Response:
         try:
-            access = await self.open(request, token, session.password)
+            access = await self.open(request, token, None, ticket=session.password)
         except NotAuthenticated:
             return self.password_form(request, token, lang, session.with_password(None))
         if access.kind is not LinkKind.DROP:
@@ -461,7 +465,7 @@ class LinkPages:
             access = await self.open(request, token, password or None)
         else:
             session = self.sessions.load(request, token)
-            access = await self.open(request, token, session.password)
+            access = await self.open(request, token, None, ticket=session.password)
         if access.kind is LinkKind.DROP:
             raise LinkGone()  # a drop serves nothing, exactly as if there were no link
         client = request.client.host if request.client else None

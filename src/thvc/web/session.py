@@ -7,10 +7,10 @@ opens nothing on another link. It holds
 
 - a random session id, which the forms' CSRF tokens are bound to (a cross-site
   POST does not carry a SameSite=Lax cookie, so its token cannot match);
-- the link's password once the visitor has given it. The sharing core opens a
-  password link only with its password, so the page needs it on every request;
-  sealed, it never leaves the server readable. A changed link password makes it
-  wrong, and the visitor is asked again;
+- once the visitor has given the link's password, the sharing core's ticket for
+  it (an HMAC over the link and its password hash; ``Session.password`` holds
+  it), so that later pages need no argon2 run. A changed link password voids
+  it, and the visitor is asked again;
 - for a file drop, what this visitor uploaded during this visit (names and
   sizes, the newest first): the page shows those, never the folder.
 

@@ -226,3 +226,20 @@ def test_a_link_may_live_to_the_end_of_its_last_allowed_day(svc: Services, anna:
         )
     unlimited = svc.sharing.create_link(anna, loc(svc, anna, "Haushalt"))
     assert unlimited.expires_at is not None and unlimited.expires_at >= day7
+
+
+def test_a_verified_link_password_gives_a_ticket_that_a_new_password_voids(
+    svc: Services, anna: Principal
+) -> None:
+    from thvc.errors import NotAuthenticated
+
+    link = svc.sharing.create_link(anna, loc(svc, anna, "Haushalt"), password="erstes-passwort")
+    with pytest.raises(NotAuthenticated):
+        svc.sharing.open_link(link.token, None)
+    ticket = svc.sharing.open_link(link.token, "erstes-passwort").ticket
+    assert svc.sharing.open_link(link.token, None, ticket=ticket).link_id == link.id
+    with pytest.raises(NotAuthenticated):
+        svc.sharing.open_link(link.token, None, ticket=ticket[:-1] + "0")
+    svc.sharing.update_link(anna, link.id, password="zweites-passwort")
+    with pytest.raises(NotAuthenticated):
+        svc.sharing.open_link(link.token, None, ticket=ticket)
