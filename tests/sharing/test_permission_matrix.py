@@ -9,18 +9,23 @@ did not exist); what it may see but not change is 403.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
+from starlette.testclient import TestClient
 from starlette.types import ASGIApp
 
 from tests.common import factories
-from tests.common.dav import DavClient
+from tests.common.dav import DavClient, basic
 from tests.common.factories import PASSWORD, loc, mkdir, put
+from tests.compat.support import auth
 from thvc.accounts.models import Role
 from thvc.accounts.services import Principal
+from thvc.db.types import utcnow
 from thvc.errors import Forbidden, NotFound
 from thvc.files.perms import Perm
 from thvc.services import Services
+from thvc.sharing.models import Link, LinkKind
 
 R, U, C, D, S = Perm.READ, Perm.UPDATE, Perm.CREATE, Perm.DELETE, Perm.SHARE
 OPS = ("list", "read", "write", "create", "rename", "delete", "reshare")
@@ -38,7 +43,7 @@ def row(who: str, grant: Perm | None, *outcomes: bool | int) -> Row:
     return Row(who, grant, dict(zip(OPS, outcomes, strict=True)))
 
 
-ALLOWED, NO, HIDDEN = True, 403, 404
+ALLOWED, NO, HIDDEN, DENIED = True, 403, 404, "denied"
 ROWS = [
     #   who              grant         list  read  write create rename delete reshare
     row("anna@lauscha", None, True, True, True, True, True, True, True),
@@ -108,26 +113,39 @@ def _run(dav: DavClient, tag: str) -> dict[str, bool | int]:
     return got
 
 
+def _reshare_over_ocs(app: ASGIApp, who: Principal, target: str) -> bool | int:
+    """POST /ocs/v2.php/.../shares as the Nextcloud apps do; v2 says it in the status."""
+    r = TestClient(app).post(
+        "/ocs/v2.php/apps/files_sharing/api/v1/shares?format=json",
+        data={"path": "/Haushalt", "shareType": 0, "shareWith": target, "permissions": 1},
+        headers=auth(who.login),
+    )
+    return _outcome(r.status_code, (200,))
+
+
 @pytest.mark.parametrize("r", ROWS, ids=[r.who for r in ROWS])
 def test_webdav_and_resharing(
     r: Row, app: ASGIApp, svc: Services, world: dict[str, Principal]
 ) -> None:
     who = world[r.who]
     got = _run(DavClient(app, who.login), r.who.partition("@")[0])
-    # Re-sharing through the core, as every adapter (OCS, web) does.
+    target = "kim@lauscha" if r.who != "kim@lauscha" else "eve@erfurt"
+    over_ocs = _reshare_over_ocs(app, who, target)
+    if over_ocs is True:  # undo, so that the core is asked the same question afresh
+        [made] = [
+            s for s in svc.sharing.shares_by(who) if s.sharer == who.login and s.recipient == target
+        ]
+        svc.sharing.delete_share(who, made.id)
+    # And through the core itself, which every adapter (OCS, web) goes through.
     try:
-        svc.sharing.share(
-            who,
-            loc(svc, who, "Haushalt"),
-            user="kim@lauscha" if r.who != "kim@lauscha" else "eve@erfurt",
-            permissions=R,
-        )
+        svc.sharing.share(who, loc(svc, who, "Haushalt"), user=target, permissions=R)
         got["reshare"] = True
     except Forbidden:
         got["reshare"] = NO
     except NotFound:
         got["reshare"] = HIDDEN
     assert got == r.expect
+    assert over_ocs == r.expect["reshare"], "the OCS API and the core disagree"
 
 
 def test_nobody_reaches_the_owners_tree_by_its_url(
@@ -145,3 +163,69 @@ def test_a_guest_cannot_store_files_of_its_own(app: ASGIApp, world: dict[str, Pr
     assert dav.put("/eigen.txt", b"x").status_code == 403
     assert dav.children("/") == {"Haushalt"}
     assert world["guest"].role is Role.GUEST
+
+
+# -- anonymous visitors through public WebDAV ------------------------------------------
+
+LINK_ROWS = {
+    #  link            list  read  write create rename delete
+    "read": (True, True, NO, NO, NO, NO),
+    "read-write": (True, True, True, True, True, True),
+    # A drop lists nothing (the folder alone), serves nothing, takes new files only.
+    "drop": (True, HIDDEN, NO, True, NO, NO),
+    # 401, and 429 once the wrong attempts are throttled: refused either way.
+    "wrong password": (DENIED,) * 6,
+    "expired": (HIDDEN,) * 6,
+}
+
+
+@pytest.mark.parametrize("case", list(LINK_ROWS))
+def test_anonymous_visitors_with_a_link(
+    case: str, app: ASGIApp, svc: Services, world: dict[str, Principal]
+) -> None:
+    anna = world["anna@lauscha"]
+    kind = {"read-write": LinkKind.READ_WRITE, "drop": LinkKind.DROP}.get(case, LinkKind.READ)
+    link = svc.sharing.create_link(
+        anna, loc(svc, anna, "Haushalt"), kind=kind, password="geheim-123"
+    )
+    if case == "expired":
+        with svc.db.write() as s:
+            s.get_one(Link, link.id).expires_at = utcnow() - timedelta(seconds=1)
+    password = "falsch" if case == "wrong password" else "geheim-123"
+    client = TestClient(app)
+    headers = {"Authorization": basic(link.token, password)}
+    base = "/public.php/webdav"
+    tag = "visitor"
+
+    def status(method: str, path: str, **extra: str) -> int:
+        body = b"neu" if method == "PUT" else None
+        r = client.request(method, base + path, content=body, headers={**headers, **extra})
+        return r.status_code
+
+    def outcome(code: int, ok: tuple[int, ...]) -> bool | int | str:
+        if code in (401, 429):
+            return DENIED
+        return _outcome(code, ok)
+
+    put(svc, anna, f"Haushalt/rename-{tag}.txt", b"x")
+    put(svc, anna, f"Haushalt/delete-{tag}.txt", b"x")
+    got = (
+        outcome(status("PROPFIND", "/", Depth="1"), (207,)),
+        outcome(status("GET", "/plan.txt"), (200,)),
+        # A drop cannot overwrite; its PUT onto a taken name lands under a free one, so
+        # "write" is tried where the drop cannot look: as an update of the known file.
+        outcome(status("PROPPATCH", "/plan.txt"), (207,))
+        if case == "drop"
+        else outcome(status("PUT", "/plan.txt"), (204,)),
+        outcome(status("PUT", f"/neu-{tag}.txt"), (201,)),
+        outcome(
+            status(
+                "MOVE",
+                f"/rename-{tag}.txt",
+                Destination=f"http://testserver{base}/renamed-{tag}.txt",
+            ),
+            (201,),
+        ),
+        outcome(status("DELETE", f"/delete-{tag}.txt"), (204,)),
+    )
+    assert got == LINK_ROWS[case]
