@@ -761,6 +761,16 @@ class SharingService:
                         detail={"link_id": row.id, "reason": "wrong password"},
                     )
                 raise NotAuthenticated("this link needs its password")
+            # The right password: recorded once per visit (a ticket spares the next ones).
+            with self.db.write() as s:
+                self.audit.record(
+                    s,
+                    action="link.access",
+                    tenant_id=space.tenant_id,
+                    actor=f"link:{row.token_hint}",
+                    client=client,
+                    detail={"link_id": row.id, "password": True},
+                )
         perms = LINK_PERMS[row.kind]
         if row.via_share_id is not None:
             with self.db.read() as s:
