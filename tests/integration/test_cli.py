@@ -164,3 +164,25 @@ def test_a_suspended_tenant_or_disabled_user_is_locked_out_until_restored(
 
     server.cli("user", "enable", ANNA)
     assert can_log_in(server, ANNA, ANNA_PASSWORD) == 207
+
+
+def test_tenant_policy_without_links_refuses_a_link_with_the_reason(server: LiveServer) -> None:
+    """Acceptance (issue 5): after `thvc tenant policy suhl --links no`, ben's attempt to
+    create a link is a 403 that says why; the policy prints as it now is."""
+    account(server, BEN, BEN_PASSWORD)
+    with client(server, BEN, BEN_PASSWORD) as http:
+        assert http.request("MKCOL", files(BEN, "Pl%C3%A4ne")).status_code == 201
+    shown = server.cli("tenant", "policy", "suhl").stdout
+    assert "links & drops:  yes" in shown
+    changed = server.cli("tenant", "policy", "suhl", "--links", "no").stdout
+    assert "links & drops:  no" in changed
+    bad = server.cli("tenant", "policy", "suhl", "--links", "vielleicht", check=False)
+    assert bad.returncode == 2 and "--links takes yes or no" in bad.stderr
+    with client(server, BEN, BEN_PASSWORD) as http:
+        r = http.post(
+            "/ocs/v2.php/apps/files_sharing/api/v1/shares?format=json",
+            data={"path": "/Pläne", "shareType": 3},
+            headers={"OCS-APIRequest": "true"},
+        )
+    assert r.status_code == 403, r.text
+    assert "policy does not allow public links" in r.json()["ocs"]["meta"]["message"]
