@@ -336,8 +336,28 @@ class AccountService:
         key = self._cache_key(login, secret)
         # Hashed: a name or forwarded address of any length fits the key column.
         keys = [f"acct:{_digest(login)}", f"addr:{_digest(client or '-')}"]
+        # One read transaction for the common case: not throttled, credential cached.
         with self.db.read() as s:
             blocked = self._throttled_for(s, keys, now)
+            if not blocked:
+                hit = s.execute(
+                    select(User)
+                    .join(CredentialCache, CredentialCache.user_id == User.id)
+                    .join(Tenant, Tenant.id == User.tenant_id)
+                    .where(
+                        CredentialCache.key == key,
+                        CredentialCache.expires_at > now,
+                        User.state == UserState.ACTIVE,
+                        Tenant.state == TenantState.ACTIVE,
+                    )
+                ).scalar_one_or_none()
+                if hit is not None and (hit.expires_at is None or hit.expires_at > now):
+                    return principal_of(hit)
+                found = s.execute(
+                    select(User, Tenant)
+                    .join(Tenant, Tenant.id == User.tenant_id)
+                    .where(User.login == login)
+                ).one_or_none()
         if blocked:
             with self.db.write() as s:
                 self.audit.record(
@@ -349,25 +369,6 @@ class AccountService:
                     detail={"reason": "throttled", "retry_after": blocked},
                 )
             raise TooManyFailedLogins(blocked)
-        with self.db.read() as s:
-            hit = s.execute(
-                select(User)
-                .join(CredentialCache, CredentialCache.user_id == User.id)
-                .join(Tenant, Tenant.id == User.tenant_id)
-                .where(
-                    CredentialCache.key == key,
-                    CredentialCache.expires_at > now,
-                    User.state == UserState.ACTIVE,
-                    Tenant.state == TenantState.ACTIVE,
-                )
-            ).scalar_one_or_none()
-            if hit is not None and (hit.expires_at is None or hit.expires_at > now):
-                return principal_of(hit)
-            found = s.execute(
-                select(User, Tenant)
-                .join(Tenant, Tenant.id == User.tenant_id)
-                .where(User.login == login)
-            ).one_or_none()
         # The slow verification runs outside any transaction.
         app_id: int | None = None
         ok = False
