@@ -20,7 +20,6 @@ from thvc.dav.xml import (
     qname,
     split_clark,
 )
-from thvc.files.locks import LockInfo
 from thvc.files.models import DeadProperty
 from thvc.files.services import Entry
 
@@ -115,21 +114,17 @@ async def do_PROPFIND(ctx: DavContext) -> Response:
             403, "Depth: infinity is not supported", condition="propfind-finite-depth"
         )
     mode, wanted = parse_propfind(await ctx.read_xml_body())
-    if d == "0":
-        entries = [await run(ctx.files.stat, ctx.loc)]
-    else:
-        me, kids = await run(ctx.files.listing, ctx.loc)
-        entries = [me, *kids]
-    needs_dead = mode != "prop" or any(k not in LIVE for k in wanted)
-    dead = await run(ctx.files.dead_properties, [e.id for e in entries]) if needs_dead else {}
-    quota = None
-    if mode == "propname" or any(k in NEEDS_QUOTA for k in wanted):
-        used, available = await run(ctx.files.quota, ctx.loc)
-        quota = Quota(used, available)
-    locks: dict[str, list[LockInfo]] = {}
-    if mode != "prop" or any(k in NEEDS_LOCKS for k in wanted):
-        names = [e.name for e in entries[1:] if not e.is_mount]
-        locks = await run(ctx.files.locks_for, ctx.loc, names)
+    # One transaction and one hop to a worker thread for everything the answer needs.
+    found = await run(
+        ctx.files.describe,
+        ctx.loc,
+        children=d == "1",
+        with_dead=mode != "prop" or any(k not in LIVE for k in wanted),
+        with_quota=mode == "propname" or any(k in NEEDS_QUOTA for k in wanted),
+        with_locks=mode != "prop" or any(k in NEEDS_LOCKS for k in wanted),
+    )
+    entries, dead, locks = found.entries, found.dead, found.locks
+    quota = Quota(*found.quota) if found.quota is not None else None
     paths = [ctx.loc.path] + [f"{ctx.loc.path}/{e.name}" for e in entries[1:]]
     extras = [Extra(quota, tuple(locks.get(p, ()))) for p in paths]
     body = "".join(render(ctx, entries, mode, wanted, dead, extras))

@@ -215,6 +215,18 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Description:
+    """An item (and its children, first the item), as :meth:`FileService.describe` reads it."""
+
+    entries: list[Entry]
+    dead: dict[int, list[DeadProperty]]
+    # (bytes used, bytes available or None for unlimited), if asked for.
+    quota: tuple[int, int | None] | None
+    # Active locks by path, if asked for.
+    locks: dict[str, list[locks.LockInfo]]
+
+
+@dataclass(frozen=True)
 class ReadHandle:
     entry: Entry
     key: DataKey
@@ -596,14 +608,17 @@ class FileService:
     def stat(self, loc: Location) -> Entry:
         self._require_read(loc)
         with self.db.read() as s:
-            node = self._need(s, loc)
-            types = self.grants.share_types(s, [node.id]).get(node.id, ())
-            me = self._entry(
-                node, loc, name=loc.segments[-1] if loc.segments else "", share_types=types
-            )
-            if loc.mounts:
-                me = self._with_mounts_etag(me, self._mount_roots(s, loc.mounts))
-            return me
+            return self._stat(s, loc)
+
+    def _stat(self, s: Session, loc: Location) -> Entry:
+        node = self._need(s, loc)
+        types = self.grants.share_types(s, [node.id]).get(node.id, ())
+        me = self._entry(
+            node, loc, name=loc.segments[-1] if loc.segments else "", share_types=types
+        )
+        if loc.mounts:
+            me = self._with_mounts_etag(me, self._mount_roots(s, loc.mounts))
+        return me
 
     def _mount_roots(self, s: Session, mounts: Sequence[Mount]) -> dict[tuple[int, str], Node]:
         return {
@@ -629,50 +644,51 @@ class FileService:
         """A folder and its direct children: one query for the children, whatever their number."""
         self._require_read(loc)
         with self.db.read() as s:
-            node = self._need(s, loc)
-            if not node.is_dir or not loc.perms & Perm.READ:
-                me = self._entry(node, loc, name=loc.segments[-1] if loc.segments else "")
-                return me, []
-            rows = s.scalars(
-                select(Node)
-                .where(Node.parent_id == node.id, Node.trashed_at.is_(None))
-                .order_by(Node.name)
-            ).all()
-            types = self.grants.share_types(s, [node.id, *(r.id for r in rows)])
-            me = self._entry(
-                node,
-                loc,
-                name=loc.segments[-1] if loc.segments else "",
-                share_types=types.get(node.id, ()),
-            )
-            kids = [
-                self._entry(
-                    r, loc, segments=(*loc.segments, r.name), share_types=types.get(r.id, ())
+            return self._listing(s, loc)
+
+    def _listing(self, s: Session, loc: Location) -> tuple[Entry, list[Entry]]:
+        node = self._need(s, loc)
+        if not node.is_dir or not loc.perms & Perm.READ:
+            me = self._entry(node, loc, name=loc.segments[-1] if loc.segments else "")
+            return me, []
+        rows = s.scalars(
+            select(Node)
+            .where(Node.parent_id == node.id, Node.trashed_at.is_(None))
+            .order_by(Node.name)
+        ).all()
+        types = self.grants.share_types(s, [node.id, *(r.id for r in rows)])
+        me = self._entry(
+            node,
+            loc,
+            name=loc.segments[-1] if loc.segments else "",
+            share_types=types.get(node.id, ()),
+        )
+        kids = [
+            self._entry(r, loc, segments=(*loc.segments, r.name), share_types=types.get(r.id, ()))
+            for r in rows
+        ]
+        if loc.mounts:
+            roots = self._mount_roots(s, loc.mounts)
+            me = self._with_mounts_etag(me, roots)
+            mounted = []
+            for m in loc.mounts:
+                root = roots.get((m.space_id, m.base))
+                if root is None:
+                    continue  # the shared item is in its owner's trash
+                mloc = Location(
+                    loc.login,
+                    (m.name,),
+                    m.space_id,
+                    m.tenant_id,
+                    m.base,
+                    m.perms,
+                    mount=m,
+                    owner=m.owner,
                 )
-                for r in rows
-            ]
-            if loc.mounts:
-                roots = self._mount_roots(s, loc.mounts)
-                me = self._with_mounts_etag(me, roots)
-                mounted = []
-                for m in loc.mounts:
-                    root = roots.get((m.space_id, m.base))
-                    if root is None:
-                        continue  # the shared item is in its owner's trash
-                    mloc = Location(
-                        loc.login,
-                        (m.name,),
-                        m.space_id,
-                        m.tenant_id,
-                        m.base,
-                        m.perms,
-                        mount=m,
-                        owner=m.owner,
-                    )
-                    mounted.append(self._entry(root, mloc, name=m.name))
-                shadowed = {m.name for m in mounted}
-                kids = [k for k in kids if k.name not in shadowed] + mounted
-            return me, kids
+                mounted.append(self._entry(root, mloc, name=m.name))
+            shadowed = {m.name for m in mounted}
+            kids = [k for k in kids if k.name not in shadowed] + mounted
+        return me, kids
 
     def unused_name(self, folder: Location, name: str) -> str:
         """``name``, or ``name (2).ext``, ``name (3).ext``…: the first that is free in
@@ -685,11 +701,43 @@ class FileService:
                 candidate = f"{stem} ({n}){dot}{ext}"
             return candidate
 
-    def dead_properties(self, node_ids: Sequence[int]) -> dict[int, list[DeadProperty]]:
-        out: dict[int, list[DeadProperty]] = {}
-        if not node_ids:
-            return out
+    def describe(
+        self,
+        loc: Location,
+        *,
+        children: bool,
+        with_dead: bool = False,
+        with_quota: bool = False,
+        with_locks: bool = False,
+    ) -> Description:
+        """What a PROPFIND needs, read in one transaction: the item (and its children),
+        and only as asked their dead properties, the quota and the locks."""
+        self._require_read(loc)
         with self.db.read() as s:
+            if children:
+                me, kids = self._listing(s, loc)
+                entries = [me, *kids]
+            else:
+                entries = [self._stat(s, loc)]
+            props = self._dead_properties(s, [e.id for e in entries]) if with_dead else {}
+            used: tuple[int, int | None] | None = None
+            if with_quota:
+                space = s.get_one(Space, loc.space_id)
+                used = (space.used_bytes, self._available(s, space))
+            held: dict[str, list[locks.LockInfo]] = {}
+            if with_locks:
+                names = [e.name for e in entries[1:] if not e.is_mount]
+                held = locks.for_listing(s, loc.space_id, loc.path, names)
+        return Description(entries, props, used, held)
+
+    def dead_properties(self, node_ids: Sequence[int]) -> dict[int, list[DeadProperty]]:
+        with self.db.read() as s:
+            return self._dead_properties(s, node_ids)
+
+    @staticmethod
+    def _dead_properties(s: Session, node_ids: Sequence[int]) -> dict[int, list[DeadProperty]]:
+        out: dict[int, list[DeadProperty]] = {}
+        if node_ids:
             for p in s.scalars(select(DeadProperty).where(DeadProperty.node_id.in_(node_ids))):
                 out.setdefault(p.node_id, []).append(p)
         return out
