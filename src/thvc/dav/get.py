@@ -8,10 +8,10 @@ from starlette.responses import Response, StreamingResponse
 
 from thvc.dav import responses
 from thvc.dav.context import DavContext, etag_header, run, strip_etag
-from thvc.dav.ranges import MalformedRange, RangeNotSatisfiable, parse_range
 from thvc.dav.xml import http_date
 from thvc.files.errors import IsCollection
 from thvc.files.services import Entry
+from thvc.http.ranges import MalformedRange, RangeNotSatisfiable, parse_range
 
 
 def _matches(header: str, etag: str) -> bool:

@@ -1,4 +1,5 @@
-"""Small HTTP helpers of the web adapter: ranges, Content-Disposition, Basic, small forms."""
+"""Small HTTP helpers of the web adapter: Content-Disposition, Basic, small forms (ranges
+are thvc.http's, re-exported here for the download code)."""
 
 from __future__ import annotations
 
@@ -13,18 +14,11 @@ import anyio.to_thread
 from starlette.requests import Request
 
 from thvc.errors import BadRequest, NotAuthenticated
+from thvc.http.ranges import MalformedRange, RangeNotSatisfiable, parse_range
 
 
 class PayloadTooLarge(BadRequest):
     """The request body is larger than this form takes."""
-
-
-class MalformedRange(ValueError):
-    """The Range header cannot be parsed; it is ignored and the whole body is sent."""
-
-
-class RangeNotSatisfiable(ValueError):
-    """No byte of the range lies inside the representation."""
 
 
 P = ParamSpec("P")
@@ -34,44 +28,6 @@ T = TypeVar("T")
 async def run(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run a blocking core call in the thread pool."""
     return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs))
-
-
-def _int(text: str, header: str) -> int:
-    if not text.isdigit():
-        raise MalformedRange(header)
-    return int(text)
-
-
-def parse_range(header: str, size: int) -> tuple[int, int] | None:
-    """(start, end exclusive) of a single byte range, or None for "send everything"
-    (RFC 9110 §14: a server may answer a multi-range request with the whole)."""
-    unit, _, spec = header.partition("=")
-    if unit.strip().lower() != "bytes" or not spec.strip():
-        raise MalformedRange(header)
-    if "," in spec:
-        return None
-    first, dash, last = spec.strip().partition("-")
-    if not dash:
-        raise MalformedRange(header)
-    first, last = first.strip(), last.strip()
-    if first == "":
-        suffix = _int(last, header)
-        if size == 0:
-            return None
-        if suffix == 0:
-            raise RangeNotSatisfiable(header)
-        return max(0, size - suffix), size
-    start = _int(first, header)
-    end = size
-    if last:
-        end = _int(last, header) + 1
-        if end <= start:
-            raise MalformedRange(header)
-    if size == 0:
-        return None
-    if start >= size:
-        raise RangeNotSatisfiable(header)
-    return start, min(end, size)
 
 
 def content_disposition(name: str, *, inline: bool = False) -> str:
