@@ -176,6 +176,8 @@ def test_tenant_policy_without_links_refuses_a_link_with_the_reason(server: Live
     assert "links & drops:  yes" in shown
     changed = server.cli("tenant", "policy", "suhl", "--links", "no").stdout
     assert "links & drops:  no" in changed
+    invite = server.cli("tenant", "policy", "suhl", "--members-invite", "no").stdout
+    assert "members invite: no" in invite and "links & drops:  no" in invite
     bad = server.cli("tenant", "policy", "suhl", "--links", "vielleicht", check=False)
     assert bad.returncode == 2 and "--links takes yes or no" in bad.stderr
     with client(server, BEN, BEN_PASSWORD) as http:

@@ -5,6 +5,7 @@ shows and serves nothing."""
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from tusclient.client import TusClient
 from tests.common.server import LiveServer, start_server
 from tests.uploads.test_tus_clients import MIB, fetched, random_file
 from thvc.accounts.services import principal_of
+from thvc.audit.services import query as audit_query
 from thvc.files.services import Location
 from thvc.services import Services, build_services
 from thvc.settings import Settings
@@ -67,7 +69,10 @@ def test_a_500_mib_drop_resumes_and_lands_byte_identical(
     stop = 5 * chunk + 4321
     with source.open("rb") as fh:
         first = client.uploader(
-            file_stream=fh, chunk_size=chunk, metadata={"filename": "big.bin"}, upload_checksum=True
+            file_stream=fh,
+            chunk_size=chunk,
+            metadata={"filename": "big.bin", "uploader": "Ingenieurbüro Schmidt"},
+            upload_checksum=True,
         )
         first.upload(stop_at=stop)
         url = first.url
@@ -81,6 +86,11 @@ def test_a_500_mib_drop_resumes_and_lands_byte_identical(
     # The name was taken: the drop never overwrites, it picks the next free one.
     assert fetched_as(server, "Eingang/big (2).bin") == (size, sent)
     assert fetched_as(server, "Eingang/big.bin")[0] == len(b"schon da")
+    # The owner's audit log says who dropped what.
+    with svc.db.read() as s:
+        [dropped] = audit_query(s, action="link.drop")
+    assert json.loads(dropped.detail)["uploader"] == "Ingenieurbüro Schmidt"
+    assert dropped.target is not None and dropped.target.endswith("/Eingang/big (2).bin")
     # The drop lists nothing and serves nothing, over any door.
     with httpx.Client(auth=(token, DROP_PASSWORD)) as visitor:
         r = visitor.request("PROPFIND", f"{server.url}/public.php/webdav/", headers={"Depth": "1"})

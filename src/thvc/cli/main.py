@@ -273,6 +273,9 @@ def tenant_policy(
     accept: Annotated[
         str | None, typer.Option(help="auto or manual: how received shares are accepted")
     ] = None,
+    members_invite: Annotated[
+        str | None, typer.Option(help="yes or no: members (not only admins) invite guests")
+    ] = None,
 ) -> None:
     """Show a tenant's sharing policy, or change it. The stricter of two tenants' wins."""
     svc = services()
@@ -294,6 +297,8 @@ def tenant_policy(
             raise typer.BadParameter("--link-max-days takes a number of days or none")
     if accept is not None:
         changes["auto_accept"] = _yes_no(accept, "--accept", "auto", "manual")
+    if members_invite is not None:
+        changes["members_invite"] = _yes_no(members_invite, "--members-invite")
     policy = (
         svc.tenants.set_policy(slug, actor="cli", **changes)
         if changes
@@ -312,6 +317,7 @@ def tenant_policy(
     days = "none" if policy.link_max_days is None else f"{policy.link_max_days} days"
     out.print(f"  link max days:  {days}", highlight=False)
     out.print(f"  accept shares:  {'auto' if policy.auto_accept else 'manual'}", highlight=False)
+    out.print(f"  members invite: {'yes' if policy.members_invite else 'no'}", highlight=False)
 
 
 @tenant_app.command("shred")

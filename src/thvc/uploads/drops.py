@@ -8,13 +8,14 @@ owner's quota; the file service audits each in the owner's tenant.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from thvc.errors import BadRequest, Forbidden
 from thvc.files.perms import Perm
 from thvc.files.services import FileService, Location
 from thvc.sharing.services import SharingService
 from thvc.uploads.tus import DropOpener, Uploader
+from thvc.uploads.tus_headers import text
 
 
 def drop_opener(sharing: SharingService, files: FileService) -> DropOpener:
@@ -29,6 +30,11 @@ def drop_opener(sharing: SharingService, files: FileService) -> DropOpener:
             name = files.unused_name(access.loc, target[0]) if new else target[0]
             return access.loc.child(name)
 
-        return Uploader(access.actor, overwrite=False, locate=locate)
+        def landed(name: str, size: int, metadata: Mapping[str, bytes], client: str | None) -> None:
+            # Who (the name the visitor gave, if any) dropped what: for the owner's audit log.
+            uploader = text(metadata, "uploader", "uploaderName")
+            sharing.record_drop(access, name, size, uploader=uploader, client=client)
+
+        return Uploader(access.actor, overwrite=False, locate=locate, landed=landed)
 
     return open_drop

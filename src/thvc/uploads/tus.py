@@ -31,7 +31,7 @@ import contextlib
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,6 +99,8 @@ class Uploader:
     # Where target names lead, if not into the actor's own tree: a file drop maps them
     # into its folder (and picks a free name for a new upload).
     locate: Callable[[Sequence[str], bool], Location] | None = None
+    # Told of every finished upload: (name, size, Upload-Metadata, client address).
+    landed: Callable[[str, int, Mapping[str, bytes], str | None], None] | None = None
 
     def where(self, files: FileService, target: Sequence[str], *, new: bool = False) -> Location:
         if self.locate is not None:
@@ -321,7 +323,7 @@ async def _assemble(ctx: TusContext, upload: UploadInfo) -> None:
     dst = await run(ctx.uploader.where, ctx.app.files, _target_of(upload))
     given = upload.meta.get(META_TYPE)
     try:
-        await run(
+        entry, _ = await run(
             ctx.uploads.assemble,
             ctx.actor,
             upload,
@@ -333,6 +335,10 @@ async def _assemble(ctx: TusContext, upload: UploadInfo) -> None:
     except PreconditionFailed:
         # Only if_none_match is sent: a 412 would tell a tus client its version is wrong.
         raise TargetExists(f"{dst.segments[-1]!r} exists already") from None
+    if ctx.uploader.landed is not None:
+        raw = upload.meta.get(META_HEADER)
+        metadata = th.parse_metadata(raw if isinstance(raw, str) else None)
+        await run(ctx.uploader.landed, entry.name, entry.size, metadata, ctx.client)
 
 
 def _complete(upload: UploadInfo, offset: int) -> bool:
