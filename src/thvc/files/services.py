@@ -67,6 +67,12 @@ from thvc.files.perms import Perm, describe
 from thvc.tenants.models import Tenant
 
 
+def split_extension(name: str) -> tuple[str, str, str]:
+    """``plan.v2.pdf`` -> (``plan.v2``, ``.``, ``pdf``); a leading dot is no extension.
+    Suffixes for taken names (`` (2)``, `` (anna@lauscha)``) go before it."""
+    return name.rpartition(".") if "." in name[1:] else (name, "", "")
+
+
 def new_etag() -> str:
     return uuid.uuid4().hex
 
@@ -489,7 +495,7 @@ class FileService:
         for m in sorted(received, key=lambda m: (m.name, m.share_id or 0)):
             name = m.name
             if name in used:
-                stem, dot, ext = name.rpartition(".") if "." in name[1:] else (name, "", "")
+                stem, dot, ext = split_extension(name)
                 n = 1
                 while name in used:
                     suffix = f" ({m.owner})" if n == 1 else f" ({m.owner} {n})"
@@ -693,7 +699,7 @@ class FileService:
     def unused_name(self, folder: Location, name: str) -> str:
         """``name``, or ``name (2).ext``, ``name (3).ext``…: the first that is free in
         ``folder``. For file drops, which never overwrite (and cannot look)."""
-        stem, dot, ext = name.rpartition(".") if "." in name[1:] else (name, "", "")
+        stem, dot, ext = split_extension(name)
         with self.db.read() as s:
             candidate, n = name, 1
             while self._node(s, folder.space_id, f"{folder.path}/{candidate}") is not None:

@@ -103,34 +103,7 @@ class LinkPages:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.router(scope, receive, send)
 
-    # -- rendering ------------------------------------------------------------
-
-    def render(
-        self,
-        request: Request,
-        lang: str,
-        template: str,
-        *,
-        status: int = 200,
-        headers: Mapping[str, str] | None = None,
-        **values: Any,
-    ) -> HTMLResponse:
-        return render(request, lang, template, status=status, headers=headers, **values)
-
-    def message(
-        self,
-        request: Request,
-        lang: str,
-        title: str,
-        text: str,
-        *,
-        status: int,
-        headers: Mapping[str, str] | None = None,
-        back_url: str = "",
-    ) -> HTMLResponse:
-        return message(
-            request, lang, title, text, status=status, headers=headers, back_url=back_url
-        )
+    # -- rendering: the module's render() and message(), shared with the other pages --
 
     async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Anything else under ``/s``: the same page as a link that is no more."""
@@ -142,7 +115,7 @@ class LinkPages:
     ) -> Response:
         """Core errors as pages, decided once, on the error families (see :func:`explain`)."""
         problem = explain(lang, exc)
-        return self.message(
+        return message(
             request,
             lang,
             problem.title,
@@ -249,7 +222,7 @@ class LinkPages:
         values: dict[str, Any] = {"sharer": access.sharer_display}
         if not access.is_dir:
             entry = await run(self.files.stat, loc)
-            return self.render(
+            return render(
                 request,
                 lang,
                 "file.html",
@@ -266,7 +239,7 @@ class LinkPages:
         path = "/" + "/".join(segs) if segs else ""
         if not me.is_dir:
             parent = "/" + "/".join(segs[:-1]) if len(segs) > 1 else ""
-            return self.render(
+            return render(
                 request,
                 lang,
                 "file.html",
@@ -296,7 +269,7 @@ class LinkPages:
             }
             for e in sorted(kids, key=lambda e: (not e.is_dir, e.name.casefold()))
         ]
-        return self.render(
+        return render(
             request,
             lang,
             "folder.html",
@@ -320,7 +293,7 @@ class LinkPages:
         error: str = "",
         status: int = 401,
     ) -> Response:
-        response = self.render(
+        response = render(
             request,
             lang,
             "password.html",
@@ -344,7 +317,7 @@ class LinkPages:
         notice: str = "",
         status: int = 200,
     ) -> Response:
-        response = self.render(
+        response = render(
             request,
             lang,
             "drop.html",
