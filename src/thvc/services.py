@@ -10,6 +10,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from thvc.accounts.invitations import InvitationService
 from thvc.accounts.loginflow import LoginFlowService
 from thvc.accounts.services import AccountService
+from thvc.accounts.sessions import SessionService
+from thvc.accounts.totp import TotpService
 from thvc.audit import AuditLog
 from thvc.blobs import LocalBlobStore, load_or_create_master_key, new_data_key, wrap_key
 from thvc.db.engine import Database
@@ -18,6 +20,7 @@ from thvc.files.services import FileService
 from thvc.settings import Settings
 from thvc.sharing.services import ShareGrants, SharingService
 from thvc.tenants.services import TenantService
+from thvc.tenants.traffic import TrafficMeter
 from thvc.uploads.services import UploadService
 
 
@@ -34,11 +37,15 @@ class Services:
     login_flows: LoginFlowService
     sharing: SharingService
     invitations: InvitationService
+    totp: TotpService
+    sessions: SessionService
+    traffic: TrafficMeter
     # Signs web session cookies and form tokens; derived from the master key, so every
     # process of one installation agrees on it.
     web_secret: bytes
 
     def close(self) -> None:
+        self.traffic.close()
         self.db.dispose()
 
 
@@ -81,12 +88,23 @@ def build_services(settings: Settings) -> Services:
         secret=_derive(master, b"thvc login flow forms v1"),
     )
     files.grants = ShareGrants()
+    traffic = TrafficMeter(db)
+    files.traffic = traffic
     sharing = SharingService(
         db,
         audit=audit,
         files=files,
         accounts=accounts,
         seal_key=_derive(master, b"thvc link tokens v1"),
+    )
+    totp = TotpService(db, audit=audit, accounts=accounts, key=_derive(master, b"thvc totp v1"))
+    sessions = SessionService(
+        db,
+        audit=audit,
+        accounts=accounts,
+        totp=totp,
+        settings=settings,
+        csrf_key=_derive(master, b"thvc web csrf v1"),
     )
     return Services(
         settings,
@@ -100,5 +118,8 @@ def build_services(settings: Settings) -> Services:
         login_flows,
         sharing,
         InvitationService(db, audit=audit, settings=settings),
+        totp,
+        sessions,
+        traffic,
         web_secret=_derive(master, b"thvc web sessions v1"),
     )

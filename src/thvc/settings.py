@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     master_key_file: Path | None = None
     # Seconds a verified Basic credential is remembered (keyed hash, in the database).
     auth_cache_seconds: int = Field(default=300, ge=0, le=86_400)
+    # Web log-in sessions: ended after this long without a request, and after this long
+    # in any case (BSI's IT-Grundschutz asks for both).
+    session_idle_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    session_max_hours: int = Field(default=12, ge=1, le=31 * 24)
     # Failed logins before delays start, and the longest delay.
     login_free_failures: int = Field(default=5, ge=1, le=1000)
     login_max_delay_seconds: int = Field(default=900, ge=1)

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 from pathlib import Path
+
+import httpx
 
 from tests.common.server import THVC, LiveServer, free_port
 from tests.integration.support import (
@@ -188,3 +191,22 @@ def test_tenant_policy_without_links_refuses_a_link_with_the_reason(server: Live
         )
     assert r.status_code == 403, r.text
     assert "policy does not allow public links" in r.json()["ocs"]["meta"]["message"]
+
+
+def test_tenant_usage_reports_storage_accounts_and_bytes_moved(server: LiveServer) -> None:
+    account(server, ANNA, ANNA_PASSWORD)
+    body = b"u" * 300_000
+    auth = (ANNA, ANNA_PASSWORD)
+    url = f"{server.url}/dav/files/{ANNA}/usage.bin"
+    assert httpx.put(url, content=body, auth=auth).status_code == 201
+    assert httpx.get(url, auth=auth).content == body
+    # The server writes its traffic sums every few seconds: wait for them.
+    deadline = time.monotonic() + 30
+    while True:
+        table = server.cli("tenant", "usage").stdout
+        row = next(line for line in table.splitlines() if ANNA.split("@")[1] in line)
+        if row.count("293.0 KiB") >= 4 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    # used, in, out, in 30d, out 30d: 300,000 bytes each (and one account).
+    assert row.count("293.0 KiB") == 5, table

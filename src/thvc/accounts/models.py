@@ -41,6 +41,14 @@ class User(Base):
     quota_bytes: Mapped[int | None] = mapped_column(BigInt, default=None)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The web interface's language ("de"/"en"); None: the browser's choice.
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
+    # TOTP (RFC 6238): the shared secret sealed with AES-GCM under a key derived from
+    # the master key (a database copy alone does not reveal it), set at enrolment and
+    # in force once confirmed; the last accepted time step stops a code's replay.
+    totp_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInt, default=None)
 
 
 class Group(Base):
@@ -142,3 +150,25 @@ class Invitation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class WebSession(Base):
+    """A browser's log-in. The cookie holds a random token; the row its SHA-256.
+
+    Rows, not a signed cookie alone, so that log-out, a password change and the
+    "sessions" page can end a session in every process at once.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The absolute end; the idle end is last_seen_at + the idle time-out.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Password given, TOTP code still due: the session opens nothing yet.
+    second_factor_due: Mapped[bool] = mapped_column(default=False)
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    client: Mapped[str] = mapped_column(String(64), default="")

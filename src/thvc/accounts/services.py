@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from thvc.accounts.models import (
@@ -45,6 +45,10 @@ from thvc.tenants.models import Tenant, TenantState
 
 LOCAL_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
 GROUP_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
+
+
+# The languages ThVC speaks; German is the default.
+LANGUAGES = ("de", "en")
 
 
 def _digest(text: str) -> str:
@@ -155,6 +159,18 @@ class AccountService:
                 q = q.where(Tenant.slug == tenant_slug)
             return [(u, t) for u, t in s.execute(q.order_by(User.login))]
 
+    def user_counts(self) -> dict[int, int]:
+        """Active accounts per tenant id (for usage reports)."""
+        with self.db.read() as s:
+            return {
+                int(tid): int(n)
+                for tid, n in s.execute(
+                    select(User.tenant_id, func.count())
+                    .where(User.state == UserState.ACTIVE)
+                    .group_by(User.tenant_id)
+                )
+            }
+
     def set_state(self, login: str, state: UserState, *, actor: str = "system") -> User:
         with self.db.write() as s:
             user = self.get_user(s, login)
@@ -187,6 +203,22 @@ class AccountService:
             s.execute(delete(CredentialCache).where(CredentialCache.user_id == user.id))
             self.audit.record(
                 s, action="user.password", tenant_id=user.tenant_id, actor=actor, target=user.login
+            )
+
+    def set_language(self, login: str, language: str | None, *, actor: str = "system") -> None:
+        """The web interface's language for ``login`` (None: follow the browser)."""
+        if language is not None and language not in LANGUAGES:
+            raise BadRequest(f"language must be one of {', '.join(LANGUAGES)}")
+        with self.db.write() as s:
+            user = self.get_user(s, login)
+            user.language = language
+            self.audit.record(
+                s,
+                action="user.language",
+                tenant_id=user.tenant_id,
+                actor=actor,
+                target=user.login,
+                detail={"language": language},
             )
 
     # -- app passwords -----------------------------------------------------
@@ -318,13 +350,17 @@ class AccountService:
         msg = login.encode() + b"\0" + secret.encode()
         return hmac.new(self.cache_secret, msg, hashlib.sha256).hexdigest()
 
-    def authenticate(self, login: str, secret: str, *, client: str | None) -> Principal:
+    def authenticate(
+        self, login: str, secret: str, *, client: str | None, password_only: bool = False
+    ) -> Principal:
         """Verify a login name and a password or app password.
 
         Raises TooManyFailedLogins while the account or the client address is
         throttled, NotAuthenticated otherwise on failure. A success is
         remembered for ``auth_cache_seconds`` under a keyed hash, so the next
         request of a sync client costs one indexed read instead of argon2.
+        ``password_only`` (the web log-in form) accepts the account password and
+        nothing else: app passwords are for clients, and do not pass TOTP.
         """
         # Lone surrogates (undecodable bytes) cannot reach the database or argon2:
         # replaced, they make an unknown name or a wrong password, as they should.
@@ -339,7 +375,7 @@ class AccountService:
         # One read transaction for the common case: not throttled, credential cached.
         with self.db.read() as s:
             blocked = self._throttled_for(s, keys, now)
-            if not blocked:
+            if not blocked and not password_only:
                 hit = s.execute(
                     select(User)
                     .join(CredentialCache, CredentialCache.user_id == User.id)
@@ -374,7 +410,7 @@ class AccountService:
         ok = False
         if found is not None:
             user, tenant = found
-            if len(secret) == 29 and secret.count("-") == 4:
+            if not password_only and len(secret) == 29 and secret.count("-") == 4:
                 with self.db.read() as s:
                     app_id = s.scalar(
                         select(AppPassword.id).where(

@@ -214,6 +214,33 @@ def tenant_list() -> None:
     out.print(table)
 
 
+@tenant_app.command("usage")
+@handled
+def tenant_usage(
+    days: Annotated[int, typer.Option(help="the recent period, in days")] = 30,
+) -> None:
+    """Storage, accounts and bytes moved per tenant: the basis for allocating costs."""
+    svc = services()
+    users = svc.accounts.user_counts()
+    ids = {t.slug: t.id for t in svc.tenants.all()}
+    table = Table(
+        "slug", "state", "used", "quota", "accounts", "in", "out", f"in {days}d", f"out {days}d"
+    )
+    for u in svc.tenants.usage(days=days):
+        table.add_row(
+            u.slug,
+            u.state.value,
+            human(u.used_bytes),
+            human(u.quota_bytes),
+            str(users.get(ids[u.slug], 0)),
+            human(u.bytes_in),
+            human(u.bytes_out),
+            human(u.bytes_in_recent),
+            human(u.bytes_out_recent),
+        )
+    out.print(table)
+
+
 @tenant_app.command("suspend")
 @handled
 def tenant_suspend(slug: str) -> None:

@@ -65,6 +65,7 @@ from thvc.files.models import (
 )
 from thvc.files.perms import Perm, describe
 from thvc.tenants.models import Tenant
+from thvc.tenants.traffic import TrafficMeter
 
 
 def split_extension(name: str) -> tuple[str, str, str]:
@@ -237,6 +238,7 @@ class ReadHandle:
     entry: Entry
     key: DataKey
     blob_id: str
+    tenant_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -339,6 +341,8 @@ class FileService:
         self.versions_kept = versions_kept
         self.trash_days = trash_days
         self.grants: Grants = NoGrants()
+        # Counts bytes in and out per tenant (build_services sets it).
+        self.traffic: TrafficMeter | None = None
 
     # -- spaces ------------------------------------------------------------
 
@@ -873,10 +877,24 @@ class FileService:
             key = self.keys.data_key(s, loc.tenant_id)
             # A link to a single file is a Location without segments: the node names it.
             name = loc.segments[-1] if loc.segments else node.name
-            return ReadHandle(self._entry(node, loc, name=name), key, node.blob_id)
+            return ReadHandle(self._entry(node, loc, name=name), key, node.blob_id, loc.tenant_id)
 
     def read(self, handle: ReadHandle, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        return self.blobs.read(handle.key, handle.blob_id, handle.entry.size, start, end)
+        chunks = self.blobs.read(handle.key, handle.blob_id, handle.entry.size, start, end)
+        if self.traffic is None:
+            return chunks
+        return self._counted(chunks, handle.tenant_id, self.traffic)
+
+    @staticmethod
+    def _counted(chunks: Iterator[bytes], tenant_id: int, meter: TrafficMeter) -> Iterator[bytes]:
+        """``chunks``, adding what was actually sent (an aborted download counts its part)."""
+        sent = 0
+        try:
+            for chunk in chunks:
+                sent += len(chunk)
+                yield chunk
+        finally:
+            meter.add(tenant_id, bytes_out=sent)
 
     # -- writing files -----------------------------------------------------
 
@@ -1036,6 +1054,8 @@ class FileService:
             self.blobs.delete(loc.tenant_id, info.blob_id)
             raise
         self._drop_blobs(loc.tenant_id, garbage)
+        if self.traffic is not None:
+            self.traffic.add(loc.tenant_id, bytes_in=info.size)
         return entry, created
 
     @staticmethod

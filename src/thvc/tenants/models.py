@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Enum, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    Enum,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from thvc.db.base import Base
@@ -82,3 +92,19 @@ class TenantPolicy(Base):
     auto_accept: Mapped[bool] = mapped_column(Boolean, default=True)
     # Members (not only tenant admins) may invite guests.
     members_invite: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class TenantTraffic(Base):
+    """Bytes a tenant's users moved, per day: uploads in, downloads out.
+
+    The basis, with storage, for allocating the platform's costs to tenants.
+    """
+
+    __tablename__ = "tenant_traffic"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    bytes_in: Mapped[int] = mapped_column(BigInt, default=0)
+    bytes_out: Mapped[int] = mapped_column(BigInt, default=0)

@@ -8,17 +8,37 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from thvc.audit import AuditLog
 from thvc.db.engine import Database
 from thvc.db.types import utcnow
 from thvc.errors import AlreadyExists, BadRequest, NotFound
-from thvc.tenants.models import ShareScope, Tenant, TenantKind, TenantPolicy, TenantState
+from thvc.tenants.models import (
+    ShareScope,
+    Tenant,
+    TenantKind,
+    TenantPolicy,
+    TenantState,
+    TenantTraffic,
+)
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 PLATFORM_SLUG = "platform"
+
+
+@dataclass(frozen=True)
+class TenantUsage:
+    slug: str
+    name: str
+    state: TenantState
+    quota_bytes: int | None
+    used_bytes: int
+    bytes_in: int
+    bytes_out: int
+    bytes_in_recent: int
+    bytes_out_recent: int
 
 
 class TenantService:
@@ -84,6 +104,36 @@ class TenantService:
     def all(self) -> Sequence[Tenant]:
         with self.db.read() as s:
             return s.scalars(select(Tenant).order_by(Tenant.slug)).all()
+
+    def usage(self, *, days: int = 30) -> list[TenantUsage]:
+        """Every tenant's storage and traffic (all time and the last ``days`` days), the
+        basis for allocating the platform's costs. Traffic is written every few seconds
+        by each process (tenants/traffic.py), so the newest seconds may be missing."""
+        since = utcnow().date() - timedelta(days=days)
+        with self.db.read() as s:
+            totals = {
+                int(tid): (int(i or 0), int(o or 0), int(ri or 0), int(ro or 0))
+                for tid, i, o, ri, ro in s.execute(
+                    select(
+                        TenantTraffic.tenant_id,
+                        func.sum(TenantTraffic.bytes_in),
+                        func.sum(TenantTraffic.bytes_out),
+                        func.sum(case((TenantTraffic.day > since, TenantTraffic.bytes_in))),
+                        func.sum(case((TenantTraffic.day > since, TenantTraffic.bytes_out))),
+                    ).group_by(TenantTraffic.tenant_id)
+                )
+            }
+            return [
+                TenantUsage(
+                    t.slug,
+                    t.name,
+                    t.state,
+                    t.quota_bytes,
+                    t.used_bytes,
+                    *totals.get(t.id, (0, 0, 0, 0)),
+                )
+                for t in s.scalars(select(Tenant).order_by(Tenant.slug))
+            ]
 
     def _set_state(self, slug: str, state: TenantState, action: str, actor: str) -> Tenant:
         with self.db.write() as s:
