@@ -50,7 +50,8 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-async def authenticate(request: Request, accounts: AccountService) -> Principal:
+def credentials(request: Request) -> tuple[str, str, str | None]:
+    """(login, secret, client address) of the request's HTTP Basic credentials."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "basic" or not value:
@@ -62,7 +63,11 @@ async def authenticate(request: Request, accounts: AccountService) -> Principal:
     login, sep, secret = decoded.partition(":")
     if not sep:
         raise NotAuthenticated("malformed Basic credentials")
-    client = request.client.host if request.client else None
+    return login, secret, request.client.host if request.client else None
+
+
+async def authenticate(request: Request, accounts: AccountService) -> Principal:
+    login, secret, client = credentials(request)
     return await run(accounts.authenticate, login, secret, client=client)
 
 
@@ -102,15 +107,22 @@ class UserTrees:
         self.login_in_url = login_in_url
 
     async def resolve(self, request: Request, rest: bytes) -> Resolved:
-        actor = await authenticate(request, self.accounts)
-        segments = paths.segments_from_url(rest)
-        if not self.login_in_url:
-            login, inner = actor.login, segments
-        elif not segments:
-            raise NoTree("name a user: /files/USER@TENANT/")
-        else:
-            login, inner = segments[0], segments[1:]
-        loc = await run(self.files.locate, actor, login, inner)
+        user, secret, client = credentials(request)
+
+        # Authentication and resolution in one trip to the thread pool: every
+        # request makes both, and each trip costs a context switch.
+        def find() -> tuple[Principal, str, Location]:
+            actor = self.accounts.authenticate(user, secret, client=client)
+            segments = paths.segments_from_url(rest)  # after: no path errors for strangers
+            if not self.login_in_url:
+                login, inner = actor.login, segments
+            elif not segments:
+                raise NoTree("name a user: /files/USER@TENANT/")
+            else:
+                login, inner = segments[0], segments[1:]
+            return actor, login, self.files.locate(actor, login, inner)
+
+        actor, login, loc = await run(find)
 
         async def locate(other: bytes) -> Location:
             if not self.login_in_url:
