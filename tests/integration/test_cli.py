@@ -203,10 +203,13 @@ def test_tenant_usage_reports_storage_accounts_and_bytes_moved(server: LiveServe
     # The server writes its traffic sums every few seconds: wait for them.
     deadline = time.monotonic() + 30
     while True:
-        table = server.cli("tenant", "usage").stdout
-        row = next(line for line in table.splitlines() if ANNA.split("@")[1] in line)
-        if row.count("293.0 KiB") >= 4 or time.monotonic() > deadline:
+        rows = [r.split("\t") for r in server.cli("tenant", "usage", "--tsv").stdout.splitlines()]
+        head, row = rows[0], next(r for r in rows if r[0] == "lauscha")
+        usage = dict(zip(head, row, strict=True))
+        if usage["out"] != "0" or time.monotonic() > deadline:
             break
         time.sleep(1)
-    # used, in, out, in 30d, out 30d: 300,000 bytes each (and one account).
-    assert row.count("293.0 KiB") == 5, table
+    assert usage["state"] == "active"
+    assert usage["accounts"] == "1"
+    for column in ("used", "in", "out", "in_30d", "out_30d"):
+        assert usage[column] == "300000", usage

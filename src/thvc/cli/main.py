@@ -218,15 +218,28 @@ def tenant_list() -> None:
 @handled
 def tenant_usage(
     days: Annotated[int, typer.Option(help="the recent period, in days")] = 30,
+    tsv: Annotated[
+        bool, typer.Option("--tsv", help="tab-separated, exact bytes (for spreadsheets)")
+    ] = False,
 ) -> None:
     """Storage, accounts and bytes moved per tenant: the basis for allocating costs."""
     svc = services()
     users = svc.accounts.user_counts()
     ids = {t.slug: t.id for t in svc.tenants.all()}
+    report = svc.tenants.usage(days=days)
+    if tsv:
+        print(f"slug\tstate\tused\tquota\taccounts\tin\tout\tin_{days}d\tout_{days}d")
+        for u in report:
+            quota = "" if u.quota_bytes is None else str(u.quota_bytes)
+            print(
+                f"{u.slug}\t{u.state.value}\t{u.used_bytes}\t{quota}\t{users.get(ids[u.slug], 0)}"
+                f"\t{u.bytes_in}\t{u.bytes_out}\t{u.bytes_in_recent}\t{u.bytes_out_recent}"
+            )
+        return
     table = Table(
         "slug", "state", "used", "quota", "accounts", "in", "out", f"in {days}d", f"out {days}d"
     )
-    for u in svc.tenants.usage(days=days):
+    for u in report:
         table.add_row(
             u.slug,
             u.state.value,
