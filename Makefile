@@ -11,24 +11,34 @@ STAMP_INSTALL := $(VENV)/.stamp-install
 STAMP_BENCH   := $(VENV)/.stamp-bench
 # tus-js-client for tests/uploads/test_tus_clients.py, pinned by tests/js/package-lock.json.
 STAMP_JS      := tests/js/node_modules/.stamp-npm-ci
+# The web assets: KERN UX, htmx and Uppy (pinned by frontend/package-lock.json), bundled by
+# frontend/build.mjs into src/thvc/web/static/dist/ (the manifest is written last), and
+# axe-core for the browser tests (frontend/build/axe.min.js, not served).
+STAMP_FRONTEND := frontend/node_modules/.stamp-npm-ci
+FRONTEND_OUT  := src/thvc/web/static/dist/manifest.json
+AXE_JS        := frontend/build/axe.min.js
+FRONTEND_SRC  := frontend/build.mjs $(shell find frontend/src -type f 2>/dev/null)
 # Extra arguments for both pytest passes of `make test`, e.g. PYTEST_ARGS="-k dav -x".
 PYTEST_ARGS   ?=
 # Extra arguments for `make bench`/`bench-quick`, e.g. BENCH_ARGS="--targets thvc,rclone".
 BENCH_ARGS    ?=
 
-SYSTEM_PACKAGES := postgresql litmus rclone nextcloud-desktop-cmd owncloud-client-cmd nodejs npm
-SYSTEM_COMMANDS := litmus rclone nextcloudcmd owncloudcmd node npm
+SYSTEM_PACKAGES := postgresql litmus rclone nextcloud-desktop-cmd owncloud-client-cmd chromium
+SYSTEM_COMMANDS := litmus rclone nextcloudcmd owncloudcmd chromium
+# node and npm: Debian's, unless some are there already (a machine may have Node.js from
+# elsewhere, which Debian's npm conflicts with: so never both lists in one apt-get).
+NODE_PACKAGES := nodejs npm
 # root runs apt-get directly; anyone else through sudo (if there is one)
 SUDO := $(shell if [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then echo sudo; fi)
 
-.PHONY: help install system-deps test-deps test run lint bench bench-quick bench-deps clean
+.PHONY: help install node-deps system-deps test-deps test run lint bench bench-quick bench-deps screenshots clean
 
 help: ## list the targets
 	@echo "ThVC make targets:"
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) \
 	  | awk 'BEGIN {FS = ":.*## "} {printf "  %-12s %s\n", $$1, $$2}'
 
-install: $(STAMP_INSTALL) ## create .venv and install the pinned dependencies and thvc (editable)
+install: $(STAMP_INSTALL) $(FRONTEND_OUT) $(AXE_JS) ## create .venv (pinned dependencies, thvc editable); build the web assets (npm ci, esbuild)
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -38,7 +48,27 @@ $(STAMP_INSTALL): requirements.lock pyproject.toml | $(PYTHON)
 	$(PIP) install --no-deps -e .
 	touch $@
 
-system-deps: ## install PostgreSQL, litmus, rclone and the sync clients (apt) if missing
+$(STAMP_FRONTEND): frontend/package.json frontend/package-lock.json | node-deps
+	npm ci --no-audit --no-fund --prefix frontend
+	touch $@
+
+# One run writes both (grouped target); it runs again when the packages or the sources change.
+$(FRONTEND_OUT) $(AXE_JS) &: $(STAMP_FRONTEND) $(FRONTEND_SRC)
+	node frontend/build.mjs
+
+# node and npm for the targets above (apt, only if either is missing)
+node-deps:
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then exit 0; fi; \
+	echo "node-deps: node or npm missing -> installing $(NODE_PACKAGES)"; \
+	if [ "$$(id -u)" -ne 0 ] && [ -z "$(SUDO)" ]; then \
+	  echo "node-deps: not root and no sudo; install as root: apt-get install $(NODE_PACKAGES)" >&2; \
+	  exit 1; \
+	fi; \
+	$(SUDO) apt-get update; \
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	  $(NODE_PACKAGES)
+
+system-deps: node-deps ## install PostgreSQL, litmus, rclone, the sync clients, Chromium, Node.js (apt) if missing
 	@missing=""; \
 	compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing="$$missing initdb"; \
 	for cmd in $(SYSTEM_COMMANDS); do \
@@ -112,6 +142,9 @@ bench: install bench-deps ## ThVC vs rclone, nginx, WsgiDAV and the disk: worklo
 
 bench-quick: install bench-deps ## the same, workloads 1-5 with fewer repetitions (< 5 min)
 	$(PYTHON) -m bench.run --quick $(BENCH_ARGS)
+
+screenshots: install system-deps ## docs/screenshots/*.png: the main pages, in German and English
+	$(PYTHON) -m scripts.screenshots
 
 clean: ## remove var/ and caches (keeps .venv)
 	rm -rf var/ .pytest_cache/ .ruff_cache/ .mypy_cache/ build/ dist/ src/*.egg-info/

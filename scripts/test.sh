@@ -3,7 +3,9 @@
 #   0. make lint                                           (fail fast)
 #   1. pytest -n 2 with THVC_TEST_DATABASE=sqlite
 #   2. pytest -n 2 with THVC_TEST_DATABASE=postgresql against a throw-away cluster started
-#      here (tests/common/postgres.py) and passed on as THVC_TEST_POSTGRES_URL
+#      here (tests/common/postgres.py) and passed on as THVC_TEST_POSTGRES_URL, without
+#      tests/browser: the browser drives the web pages, which are the same on both
+#      engines; what differs per engine is below them, and the rest of the suite covers it
 # Both passes run even if the first fails; the exit status is non-zero if either failed.
 # Extra arguments go to both pytest runs: scripts/test.sh -k dav -x
 # THVC_TEST_SKIP_LINT=1 skips step 0 (local use only; CI always lints).
@@ -53,7 +55,7 @@ pgdir=$(mktemp -d /tmp/thvc-test-pg.XXXXXX)
 if pg_url=$("$PY" -m tests.common.postgres start "$pgdir"); then
     echo "PostgreSQL test cluster: $pg_url"
     THVC_TEST_DATABASE=postgresql THVC_TEST_POSTGRES_URL="$pg_url" \
-        "$PY" -m pytest -n 2 "$@" || postgres_rc=$?
+        "$PY" -m pytest -n 2 --ignore=tests/browser "$@" || postgres_rc=$?
 else
     echo "test.sh: could not start the PostgreSQL test cluster" >&2
     postgres_rc=1

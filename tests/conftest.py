@@ -13,6 +13,13 @@ from pathlib import Path
 
 import pytest
 
+# The browser tests' hooks (the axe-core summary) must be known to the controller even
+# when pytest is run without naming tests/browser, as `make test` does.
+from tests.browser.conftest import (  # noqa: F401
+    pytest_configure,
+    pytest_terminal_summary,
+    pytest_unconfigure,
+)
 from tests.common import databases
 from tests.common.server import LiveServer, start_server
 from thvc.services import Services, build_services
