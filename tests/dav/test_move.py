@@ -141,3 +141,11 @@ def test_move_into_a_team_space_and_back(tree: DavClient, svc: Services, anna: P
     tree.move("/Team/src/", "/back/", check=201)
     assert tree.prop("/Team/", "{DAV:}quota-used-bytes") == "0"
     assert tree.prop("/", "{DAV:}quota-used-bytes") == "9"
+
+
+@pytest.mark.parametrize("source", ["/f.txt", "/src/"])
+def test_moving_onto_the_root_is_refused_and_changes_nothing(tree: DavClient, source: str) -> None:
+    tree.move(source, "/", check=403)
+    tree.move(source, "/", overwrite="F", check=403)
+    assert tree.get("/f.txt").content == b"file"
+    tree.propfind("/src/", depth="0", check=207)

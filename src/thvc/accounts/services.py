@@ -389,6 +389,7 @@ class AccountService:
                 ).scalar_one_or_none()
                 if hit is not None and (hit.expires_at is None or hit.expires_at > now):
                     return principal_of(hit)
+            if not blocked:
                 found = s.execute(
                     select(User, Tenant)
                     .join(Tenant, Tenant.id == User.tenant_id)
@@ -543,3 +544,77 @@ class AccountService:
         with self.db.write() as s:
             res = s.execute(delete(CredentialCache).where(CredentialCache.expires_at <= utcnow()))
             return int(res.rowcount or 0)  # type: ignore[attr-defined]
+
+    # -- app passwords alone (bearer tokens) -------------------------------
+
+    def authenticate_app_password(self, token: str, *, client: str | None) -> Principal:
+        """Verify an app password sent without a login name (``Authorization: Bearer``).
+
+        ``token_hash`` is unique and app passwords carry ~148 random bits, so the
+        SHA-256 finds the account in one indexed read: no argon2, no credential
+        cache. Failures are throttled per client address (there is no login to
+        count them against, and 148 bits leave nothing to aim at one account).
+        A success is written (``last_used_at``, the audit event) at most once per
+        ``auth_cache_seconds``, as often as a cached Basic credential is checked.
+        Raises TooManyFailedLogins while the address is throttled,
+        NotAuthenticated otherwise on failure.
+        """
+        token = token.encode("utf-8", "replace").decode().strip()[:200]
+        now = utcnow()
+        keys = [f"addr:{_digest(client or '-')}"]
+        found: tuple[AppPassword, User, Tenant] | None = None
+        with self.db.read() as s:
+            blocked = self._throttled_for(s, keys, now)
+            if not blocked:
+                row = s.execute(
+                    select(AppPassword, User, Tenant)
+                    .join(User, User.id == AppPassword.user_id)
+                    .join(Tenant, Tenant.id == User.tenant_id)
+                    .where(AppPassword.token_hash == token_hash(token))
+                ).one_or_none()
+                found = (row[0], row[1], row[2]) if row is not None else None
+        if blocked:
+            with self.db.write() as s:
+                self.audit.record(
+                    s,
+                    action="login",
+                    outcome="denied",
+                    actor="bearer",
+                    client=client,
+                    detail={"reason": "throttled", "retry_after": blocked},
+                )
+            raise TooManyFailedLogins(blocked)
+        if found is None:
+            with self.db.write() as s:
+                delay = self._record_failure(s, keys, now)
+                self.audit.record(
+                    s,
+                    action="login",
+                    outcome="failure",
+                    actor="bearer",
+                    client=client,
+                    detail={"delay": delay, "method": "bearer"},
+                )
+            raise NotAuthenticated("unknown or revoked app password")
+        app, user, tenant = found
+        problem = self._refusal_reason(user, tenant, now)
+        fresh = app.last_used_at is not None and now - app.last_used_at < timedelta(
+            seconds=self.settings.auth_cache_seconds
+        )
+        if problem or not fresh:
+            with self.db.write() as s:
+                self.audit.record(
+                    s,
+                    action="login",
+                    outcome="denied" if problem else "success",
+                    actor=user.login,
+                    client=client,
+                    tenant_id=tenant.id,
+                    detail={"reason": problem} if problem else {"method": "bearer"},
+                )
+                used = s.get(AppPassword, app.id) if not problem else None
+                if used is not None:
+                    used.last_used_at = now
+            if problem:
+                raise NotAuthenticated(problem)
+        return principal_of(user)

@@ -1395,7 +1395,7 @@ class FileService:
         tokens: Collection[str] = (),
     ) -> bool:
         """Rename or move; the file id stays. Returns True if the destination existed."""
-        if src.is_root:
+        if src.is_root or dst.is_root:
             raise ProtectedNode()
         self._require_read(src)
         # A rename in place changes the item; moving it elsewhere takes it away from here.
@@ -1755,3 +1755,54 @@ class FileService:
                 detail={"version": version_id},
             )
             return self._entry(node, loc, name=node.name)
+
+    # -- search ------------------------------------------------------------
+
+    def search(self, loc: Location, query: str, limit: int = 100) -> list[Entry]:
+        """Files and folders below ``loc`` whose name contains ``query``, ignoring the case
+        of ASCII letters (what both databases fold: names are in the "C" collation on
+        PostgreSQL), in path order, at most ``limit``.
+
+        The matches are one query: the subtree is a range of the materialised
+        ``nodes.path`` in the live-path index (``space_id, path``), the name test runs
+        on those rows. ``%``,
+        ``_`` and ``\\`` in ``query`` match themselves. Mounts below the user's root
+        are other spaces: the caller searches them with their own Locations.
+        """
+        # A drop (create without read) shows nothing, not even at its root.
+        if not loc.perms & Perm.READ:
+            raise NodeNotFound()
+        query = query.strip()
+        if not query:
+            raise BadRequest("say what to search for")
+        if "\x00" in query:  # PostgreSQL takes no NUL in text; no name holds one
+            raise BadRequest("the search text must not contain NUL")
+        if not 1 <= limit <= 1000:
+            raise BadRequest("limit must be 1 to 1000")
+        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        lo, hi = paths.descendant_bounds(loc.path)
+        with self.db.read() as s:
+            self._need(s, loc)
+            rows = s.scalars(
+                select(Node)
+                .where(
+                    Node.space_id == loc.space_id,
+                    Node.trashed_at.is_(None),
+                    Node.path > lo,
+                    Node.path < hi,
+                    Node.name.ilike(pattern, escape="\\"),
+                )
+                .order_by(Node.path)
+                .limit(limit)
+            ).all()
+            types = self.grants.share_types(s, [r.id for r in rows])
+            base = len(loc.path)
+            return [
+                self._entry(
+                    r,
+                    loc,
+                    segments=(*loc.segments, *r.path[base + 1 :].split("/")),
+                    share_types=types.get(r.id, ()),
+                )
+                for r in rows
+            ]

@@ -1,0 +1,1 @@
+"""The JSON API: an HTTP adapter over the core, for scripts and other systems."""

@@ -1,0 +1,67 @@
+"""``/trash``: what the caller deleted from their own space, and getting it back.
+
+(Purging one item for good is not offered: the core empties the trash only by
+age, for everyone, in ``thvc trash purge``.)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from thvc.api.auth import Me
+from thvc.api.deps import Client, Svc
+from thvc.api.fields import Id, ItemType
+from thvc.api.pagination import Cursor, Limit, Page, micros, paginate
+from thvc.api.problems import COMMON, responses
+
+router = APIRouter(tags=["trash"], responses=COMMON)
+
+
+class TrashItem(BaseModel):
+    id: int = Field(description="Use it to restore the item")
+    name: str
+    original_path: str = Field(description="Where it was in your space")
+    type: ItemType
+    size: int
+    trashed_at: datetime
+
+
+class Restored(BaseModel):
+    path: str = Field(description="Where it is now (its old place, or your root if taken)")
+
+
+@router.get("/trash", response_model=Page[TrashItem])
+def list_trash(svc: Svc, me: Me, limit: Limit = 100, cursor: Cursor = None) -> Page[TrashItem]:
+    """Deleted items of your own space, most recently deleted first."""
+    page, nxt = paginate(
+        svc.files.list_trash(me),
+        lambda t: (micros(t.trashed_at), t.id),
+        scope="trash",
+        kinds=(int, int),
+        limit=limit,
+        cursor=cursor,
+        descending=True,
+    )
+    return Page(
+        items=[
+            TrashItem(
+                id=t.id,
+                name=t.path.rpartition("/")[2],
+                original_path=t.path,
+                type="folder" if t.is_dir else "file",
+                size=t.size,
+                trashed_at=t.trashed_at,
+            )
+            for t in page
+        ],
+        next_cursor=nxt,
+    )
+
+
+@router.post("/trash/{trash_id}/restore", response_model=Restored, responses=responses(507))
+def restore_trash(svc: Svc, me: Me, client: Client, trash_id: Id) -> Restored:
+    """Put an item back where it was (or in your root, if that place is gone or taken)."""
+    return Restored(path=svc.files.restore_trash(me, trash_id, client=client))
