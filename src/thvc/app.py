@@ -13,6 +13,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from thvc import __version__
+from thvc.api.app import create_api
 from thvc.compat.chunking import ChunkingApp
 from thvc.compat.routes import compat_routes
 from thvc.dav.app import DavApp
@@ -22,6 +23,7 @@ from thvc.services import Services, build_services
 from thvc.settings import Settings, load_settings
 from thvc.uploads.drops import drop_opener
 from thvc.uploads.tus import TusApp, drop_or_account_authenticator
+from thvc.web.app import create_web
 from thvc.web.assets import PREFIX as STATIC_PREFIX
 from thvc.web.assets import Assets
 from thvc.web.invitations import PREFIX as INVITE_PREFIX
@@ -81,6 +83,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     rest = Starlette(
         routes=[Route("/health", health), *compat_routes(settings, svc)], lifespan=lifespan
     )
+    # The web interface answers whatever no route above does (as the router's default,
+    # not a catch-all route: a known path with a wrong method stays a 405).
+    rest.router.default = create_web(settings, svc)
     rest.state.services = svc
     uploads = ChunkingApp(
         "/remote.php/dav/uploads",
@@ -126,9 +131,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                     files=svc.files,
                     uploads=svc.uploads,
                     authenticate=drop_or_account_authenticator(
-                        svc.accounts, drop_opener(svc.sharing, svc.files)
+                        svc.accounts, drop_opener(svc.sharing, svc.files), svc.sessions
                     ),
                 ),
             ),
+            # The JSON API; after the tus endpoint above, whose prefix lies inside its own.
+            ("/api/v1", create_api(settings, svc)),
         ],
     )

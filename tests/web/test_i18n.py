@@ -35,15 +35,19 @@ def used_texts() -> set[Msgid]:
 
 @pytest.mark.parametrize("lang", i18n.LANGUAGES)
 def test_the_catalogue_holds_every_text_and_nothing_else(lang: str) -> None:
-    with (i18n.LOCALE_DIR / lang / "LC_MESSAGES" / "thvc.po").open("rb") as fh:
-        catalog = read_po(fh, locale=lang)
-    held = {m.id: m.string for m in catalog if m.id}
+    held: dict[Msgid, object] = {}
+    for path in i18n.catalogue_files(lang):
+        with path.open("rb") as fh:
+            for m in read_po(fh, locale=lang):
+                if m.id:
+                    assert m.id not in held, f"{m.id!r} is in two catalogues ({path.name})"
+                    held[m.id] = m.string
     used = used_texts()
     assert len(used) > 40
     missing = [m for m in used if m not in held]
-    assert not missing, f"not in {lang}/thvc.po: {missing}"
+    assert not missing, f"not in any {lang}/*.po: {missing}"
     stale = [m for m in held if m not in used]
-    assert not stale, f"no longer used, remove from {lang}/thvc.po: {stale}"
+    assert not stale, f"no longer used, remove from {lang}/*.po: {stale}"
     untranslated = [m for m, s in held.items() if not s or (isinstance(s, tuple) and not all(s))]
     assert not untranslated, untranslated
 

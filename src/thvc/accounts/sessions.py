@@ -23,18 +23,22 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from thvc.accounts.models import User, UserState, WebSession
+from thvc.accounts.passwords import MIN_PASSWORD_LENGTH
 from thvc.accounts.services import AccountService, Principal, principal_of
 from thvc.accounts.totp import TotpService
 from thvc.audit import AuditLog
 from thvc.db.engine import Database
 from thvc.db.types import utcnow
-from thvc.errors import NotAuthenticated, NotFound, TooManyFailedLogins
+from thvc.errors import BadRequest, NotAuthenticated, NotFound, TooManyFailedLogins
 from thvc.settings import Settings
 from thvc.tenants.models import Tenant, TenantState
 
 # A session's last-seen time is written at most this often: one write per minute of
 # activity, not one per page.
 TOUCH_EVERY = timedelta(seconds=60)
+# A log-in waiting for its TOTP code is given up after this long: the half-open
+# session cannot be kept to guess codes at leisure.
+SECOND_FACTOR_WINDOW = timedelta(minutes=10)
 
 
 def _hash(token: str) -> str:
@@ -146,6 +150,7 @@ class SessionService:
                     WebSession.token_hash == _hash(token),
                     WebSession.second_factor_due.is_(True),
                     WebSession.expires_at > now,
+                    WebSession.created_at > now - SECOND_FACTOR_WINDOW,
                     WebSession.last_seen_at > now - self.idle,
                 )
             ).one_or_none()
@@ -298,12 +303,26 @@ class SessionService:
         client: str | None = None,
     ) -> None:
         """A user's own password change: the current one is checked (throttled), the new
-        one set, and every other session of the user ended."""
+        one set, and every other session of the user ended.
+
+        The other sessions end first: should setting the password then fail, they are
+        gone and the old password still holds, never the reverse.
+        """
         actor = info.principal
+        if len(new) < MIN_PASSWORD_LENGTH:
+            raise BadRequest(f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
         self.accounts.authenticate(actor.login, current, client=client, password_only=True)
-        self.accounts.set_password(actor.login, new, actor=actor.login)
         with self.db.write() as s:
-            self.revoke_others(s, actor.user_id, keep=info.id)
+            ended = self.revoke_others(s, actor.user_id, keep=info.id)
+            self.audit.record(
+                s,
+                action="session.revoke",
+                actor=actor.login,
+                client=client,
+                tenant_id=actor.tenant_id,
+                detail={"others": ended, "reason": "password"},
+            )
+        self.accounts.set_password(actor.login, new, actor=actor.login)
 
     def purge_expired(self) -> int:
         """Delete ended sessions (run by ``thvc cleanup``)."""

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hmac
 import logging
 import re
 import secrets
@@ -42,6 +43,7 @@ from starlette.responses import Response
 from thvc.accounts.models import AppPassword, User
 from thvc.accounts.passwords import token_hash
 from thvc.accounts.services import AccountService, Principal
+from thvc.accounts.sessions import SessionService
 from thvc.dav.app import authenticate as basic_authenticate
 from thvc.dav.context import PayloadTooLarge, run
 from thvc.dav.errors import to_response
@@ -50,6 +52,7 @@ from thvc.dav.xml import http_date
 from thvc.errors import (
     BadRequest,
     Conflict,
+    Forbidden,
     NotAuthenticated,
     PreconditionFailed,
     QuotaExceeded,
@@ -58,6 +61,7 @@ from thvc.errors import (
 from thvc.files import paths
 from thvc.files.errors import ChecksumMismatch, IsCollection, ParentMissing
 from thvc.files.services import FileService, Location
+from thvc.http.websession import CSRF_HEADER, session_token
 from thvc.settings import Settings
 from thvc.uploads import tus_headers as th
 from thvc.uploads.errors import OffsetMismatch, PartsExceedLength, UploadNotFound
@@ -133,10 +137,15 @@ def _login_of_app_password(accounts: AccountService, token: str) -> str | None:
 DropOpener = Callable[[str, str | None, str | None], Uploader]
 
 
-def drop_or_account_authenticator(accounts: AccountService, open_drop: DropOpener) -> Authenticator:
+def drop_or_account_authenticator(
+    accounts: AccountService, open_drop: DropOpener, sessions: SessionService | None = None
+) -> Authenticator:
     """A file-drop link (Basic with the link token as user name, the link's password as
-    password) or an account: account logins always have an ``@``, tokens never."""
+    password) or an account: account logins always have an ``@``, tokens never. With
+    ``sessions``, also the web interface's uploader: no ``Authorization``, the web
+    session cookie and that session's CSRF token in ``X-CSRF-Token``."""
     by_account = account_authenticator(accounts)
+    by_session = session_authenticator(sessions) if sessions is not None else None
 
     async def authenticate(request: Request) -> Uploader:
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
@@ -148,7 +157,34 @@ def drop_or_account_authenticator(accounts: AccountService, open_drop: DropOpene
             if user and "@" not in user:
                 client = request.client.host if request.client else None
                 return await run(open_drop, user, password or None, client)
+        if not scheme and by_session is not None and session_token(request) is not None:
+            return await by_session(request)
         return await by_account(request)
+
+    return authenticate
+
+
+class SessionRefused(Forbidden):
+    """A web session that has ended, or a request without its CSRF token: 403, with no
+    Basic challenge (a browser would put up its own log-in dialog for that)."""
+
+
+def session_authenticator(sessions: SessionService) -> Authenticator:
+    """The browser's web session (cookie), checked against CSRF with ``X-CSRF-Token``:
+    the cookie alone goes along with any other site's request, the token does not."""
+
+    async def authenticate(request: Request) -> Uploader:
+        token = session_token(request)
+        if token is None:
+            raise SessionRefused("not logged in")
+        try:
+            info = await run(sessions.resume, token)
+        except NotAuthenticated:
+            raise SessionRefused("the session has ended; log in again") from None
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not sent or not hmac.compare_digest(sent, info.csrf):
+            raise SessionRefused("the X-CSRF-Token header is missing or wrong")
+        return Uploader(info.principal)
 
     return authenticate
 

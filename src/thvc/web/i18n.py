@@ -21,6 +21,8 @@ from babel.support import Translations
 from babel.units import format_unit
 from starlette.requests import Request
 
+from thvc.web import assets
+
 LANGUAGES = ("de", "en")
 DEFAULT_LANGUAGE = "de"
 DOMAIN = "thvc"
@@ -58,12 +60,25 @@ def language(request: Request) -> str:
     return best
 
 
+def catalogue_files(lang: str) -> list[Path]:
+    """``thvc.po`` (the layout, log-in, link pages) first, then one file per part of the
+    interface (``files.po``, ``admin.po``, ...), so that parts are translated apart."""
+    folder = LOCALE_DIR / lang / "LC_MESSAGES"
+    return [folder / f"{DOMAIN}.po", *sorted(p for p in folder.glob("*.po") if p.stem != DOMAIN)]
+
+
 @cache
 def translations(lang: str) -> Translations:
-    """The compiled catalogue of ``lang`` (read once per process)."""
+    """The compiled catalogue of ``lang``: all its ``.po`` files (read once per process)."""
     assert lang in LANGUAGES, lang
-    with (LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as fh:
+    first, *rest = catalogue_files(lang)
+    with first.open("rb") as fh:
         catalog = read_po(fh, locale=lang, domain=DOMAIN)
+    for path in rest:
+        with path.open("rb") as fh:
+            for message in read_po(fh, locale=lang, domain=DOMAIN):
+                if message.id:
+                    catalog[message.id] = message
     buf = io.BytesIO()
     write_mo(buf, catalog)
     buf.seek(0)
@@ -114,6 +129,7 @@ def environment(lang: str) -> jinja2.Environment:
     env.filters["size"] = lambda n: format_size(int(n), lang)
     env.filters["when"] = lambda t: format_time(t, lang)
     env.globals["lang"] = lang
+    env.globals["asset_url"] = assets.asset_url
     return env
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from thvc.services import Services
 from tests.common.factories import put, read, user
+
+from thvc.services import Services
 
 
 def usage_of(svc: Services, slug: str):  # type: ignore[no-untyped-def]
