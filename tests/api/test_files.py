@@ -208,6 +208,16 @@ def test_delete_goes_to_the_trash_and_restore_brings_it_back(api: Api) -> None:
     problem_of(api.post(f"/trash/{trash[0]['id']}/restore", check=404), 404)
 
 
+@pytest.mark.usefixtures("tree")
+def test_a_trash_item_is_purged_for_good(api: Api) -> None:
+    api.delete("/files", params={"path": "/Akten"}, check=204)
+    (item,) = api.get("/trash").json()["items"]
+    api.delete(f"/trash/{item['id']}", check=204)
+    assert api.get("/trash").json()["items"] == []
+    problem_of(api.post(f"/trash/{item['id']}/restore", check=404), 404)
+    problem_of(api.delete(f"/trash/{item['id']}", check=404), 404)
+
+
 def test_the_trash_pages_newest_first(api: Api, svc: Services, anna: Principal) -> None:
     for i in range(5):
         factories.mkdir(svc, anna, f"/d{i}")

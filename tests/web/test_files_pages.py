@@ -310,6 +310,22 @@ def test_delete_then_restore_from_the_trash(
     assert "/Akten/Übersicht" not in as_anna.get("/trash").text
 
 
+def test_purge_one_item_from_the_trash(as_anna: TestClient, svc: Services, anna: Principal) -> None:
+    post(as_anna, "/files/Akten", {"action": "delete", "item": ["Übersicht"]})
+    item = re.search(
+        r'action="/trash/purge">\s*<input[^>]*>\s*<input type="hidden" name="item" value="(\d+)"',
+        as_anna.get("/trash").text,
+    )
+    assert item
+    gone = post(as_anna, "/trash/purge", {"item": item.group(1)})
+    assert gone.status_code == 303 and gone.headers["location"] == "/trash?done=purged"
+    page = as_anna.get("/trash?done=purged")
+    assert "/Akten/Übersicht" not in page.text
+    assert svc.files.list_trash(anna) == []
+    refused = as_anna.post("/trash/purge", data={"item": item.group(1)})
+    assert refused.status_code == 403  # no CSRF token
+
+
 def test_restore_a_version(as_anna: TestClient, svc: Services, anna: Principal) -> None:
     factories.put(svc, anna, "/Akten/leer.txt", b"second")
     factories.put(svc, anna, "/Akten/leer.txt", b"third")

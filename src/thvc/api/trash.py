@@ -1,14 +1,11 @@
-"""``/trash``: what the caller deleted from their own space, and getting it back.
-
-(Purging one item for good is not offered: the core empties the trash only by
-age, for everyone, in ``thvc trash purge``.)
-"""
+"""``/trash``: what the caller deleted from their own space, getting it back, and
+deleting one item for good before its time is up."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from thvc.api.auth import Me
@@ -65,3 +62,10 @@ def list_trash(svc: Svc, me: Me, limit: Limit = 100, cursor: Cursor = None) -> P
 def restore_trash(svc: Svc, me: Me, client: Client, trash_id: Id) -> Restored:
     """Put an item back where it was (or in your root, if that place is gone or taken)."""
     return Restored(path=svc.files.restore_trash(me, trash_id, client=client))
+
+
+@router.delete("/trash/{trash_id}", status_code=204, response_class=Response)
+def purge_trash_item(svc: Svc, me: Me, client: Client, trash_id: Id) -> Response:
+    """Delete one item of the trash for good (it cannot be restored afterwards)."""
+    svc.files.purge_trash_item(me, trash_id, client=client)
+    return Response(status_code=204)

@@ -1315,36 +1315,68 @@ class FileService:
             self._lock_spaces(
                 s, s.scalars(select(Node.space_id).where(Node.id.in_(ids)).distinct()).all()
             )
-            doomed = select(Node.id).where(Node.trash_root_id.in_(ids))
-            blob_ids = [
-                b
-                for b in s.scalars(
-                    union(
-                        select(Node.blob_id).where(Node.id.in_(doomed), Node.blob_id.is_not(None)),
-                        select(Version.blob_id).where(Version.node_id.in_(doomed)),
-                    )
-                ).all()
-                if b
-            ]
-            tenant_of = dict(
-                s.execute(select(Blob.id, Blob.tenant_id).where(Blob.id.in_(blob_ids))).all()
-            )
-            s.execute(delete(DeadProperty).where(DeadProperty.node_id.in_(doomed)))
-            s.execute(delete(Version).where(Version.node_id.in_(doomed)))
-            # Deepest first: a parent row cannot go while its children point at it.
-            for nid in s.scalars(
-                select(Node.id)
-                .where(Node.trash_root_id.in_(ids))
-                .order_by(func.length(Node.path).desc())
-            ).all():
-                s.execute(delete(Node).where(Node.id == nid))
-            gone = self._unreferenced(s, blob_ids)
+            gone = self._purge(s, ids)
             self.audit.record(
                 s, action="trash.purge", actor=actor, detail={"items": len(ids), "blobs": len(gone)}
             )
-        for b in gone:
-            self.blobs.delete(tenant_of[b], b)
+        for tenant_id, b in gone:
+            self.blobs.delete(tenant_id, b)
         return len(ids)
+
+    def purge_trash_item(
+        self, actor: Principal, trash_id: int, *, client: str | None = None
+    ) -> None:
+        """Delete one item of ``actor``'s trash for good, before its time is up."""
+        space = self._personal_space(actor)
+        with self._writing(space.id) as s:
+            top = s.scalar(
+                select(Node).where(
+                    Node.id == trash_id, Node.space_id == space.id, Node.trash_root_id == Node.id
+                )
+            )
+            if top is None:
+                raise NodeNotFound("no such item in the trash")
+            path = top.path
+            gone = self._purge(s, [top.id])
+            self.audit.record(
+                s,
+                action="trash.purge",
+                tenant_id=space.tenant_id,
+                actor=actor.login,
+                client=client,
+                target=path,
+                detail={"file_id": trash_id, "blobs": len(gone)},
+            )
+        for tenant_id, b in gone:
+            self.blobs.delete(tenant_id, b)
+
+    def _purge(self, s: Session, ids: Sequence[int]) -> list[tuple[int, str]]:
+        """Delete the trashed trees ``ids`` (their spaces locked); return the blobs no longer
+        referenced, as (tenant id, blob id), for the caller to delete after the commit."""
+        doomed = select(Node.id).where(Node.trash_root_id.in_(ids))
+        blob_ids = [
+            b
+            for b in s.scalars(
+                union(
+                    select(Node.blob_id).where(Node.id.in_(doomed), Node.blob_id.is_not(None)),
+                    select(Version.blob_id).where(Version.node_id.in_(doomed)),
+                )
+            ).all()
+            if b
+        ]
+        tenant_of = dict(
+            s.execute(select(Blob.id, Blob.tenant_id).where(Blob.id.in_(blob_ids))).all()
+        )
+        s.execute(delete(DeadProperty).where(DeadProperty.node_id.in_(doomed)))
+        s.execute(delete(Version).where(Version.node_id.in_(doomed)))
+        # Deepest first: a parent row cannot go while its children point at it.
+        for nid in s.scalars(
+            select(Node.id)
+            .where(Node.trash_root_id.in_(ids))
+            .order_by(func.length(Node.path).desc())
+        ).all():
+            s.execute(delete(Node).where(Node.id == nid))
+        return [(tenant_of[b], b) for b in self._unreferenced(s, blob_ids)]
 
     # -- copy and move -----------------------------------------------------
 

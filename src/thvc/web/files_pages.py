@@ -205,6 +205,7 @@ class FilesPages:
             Route("/versions/restore", page(self.version_restore), methods=["POST"]),
             Route("/trash", page(self.trash), methods=["GET"]),
             Route("/trash/restore", page(self.trash_restore), methods=["POST"]),
+            Route("/trash/purge", page(self.trash_purge), methods=["POST"]),
             Route("/spaces", page(self.spaces), methods=["GET", "POST"]),
         ]
 
@@ -234,6 +235,7 @@ class FilesPages:
             "copied": tr(who, "Copied: %(count)s.", count=count),
             "renamed": tr(who, "The name was changed."),
             "restored": tr(who, "Restored from the trash."),
+            "purged": tr(who, "Deleted for good."),
             "version": tr(who, "The version was restored. The content before is now a version."),
             "space": tr(who, "The team space was created."),
         }
@@ -528,6 +530,14 @@ class FilesPages:
             self.files.restore_trash, who.principal, int(item), client=client_of(request)
         )
         return ui.redirect("/trash?" + urlencode({"done": "restored", "to": target or "/"}))
+
+    async def trash_purge(self, request: Request, ui: Ui, who: WebUser) -> Response:
+        fields = await ui.form(request, who)
+        item = fields.get("item", "")
+        if not item.isdigit():
+            raise BadRequest("no item given")
+        await run(self.files.purge_trash_item, who.principal, int(item), client=client_of(request))
+        return ui.redirect("/trash?" + urlencode({"done": "purged"}))
 
     # -- team spaces ----------------------------------------------------------------
 

@@ -330,6 +330,30 @@ def test_another_users_trash_is_not_reachable(svc: Services, anna: Principal) ->
         svc.files.restore_trash(carl, item.id)
 
 
+def test_one_trash_item_is_purged_for_good_by_its_owner_only(
+    svc: Services, anna: Principal
+) -> None:
+    mkdir(svc, anna, "/d")
+    put(svc, anna, "/d/f", b"v1")
+    put(svc, anna, "/d/f", b"v2")
+    put(svc, anna, "/e", b"e")
+    svc.files.delete(loc(svc, anna, "/d"), actor=anna)
+    svc.files.delete(loc(svc, anna, "/e"), actor=anna)
+    d = next(i for i in svc.files.list_trash(anna) if i.path == "/d")
+    before = len(stored_blobs(svc))
+    carl = factories.user(svc, "carl@lauscha")
+    with pytest.raises(NodeNotFound):
+        svc.files.purge_trash_item(carl, d.id)
+    svc.files.purge_trash_item(anna, d.id)
+    assert [i.path for i in svc.files.list_trash(anna)] == ["/e"]
+    assert len(stored_blobs(svc)) == before - 2  # the file and its earlier version
+    with pytest.raises(NodeNotFound):
+        svc.files.purge_trash_item(anna, d.id)
+    with pytest.raises(NodeNotFound):
+        svc.files.restore_trash(anna, d.id)
+    assert_accounting(svc)
+
+
 def test_purge_removes_rows_and_blob_files(svc: Services, anna: Principal) -> None:
     mkdir(svc, anna, "/d")
     put(svc, anna, "/d/f", b"v1")
