@@ -71,6 +71,8 @@ def test_an_admin_cannot_lock_themselves_out_or_make_operators(api_carla: Api) -
         ("DELETE", "/tenants/suhl/users/ben", None),
         ("POST", "/tenants/suhl/groups", {"name": "g"}),
         ("PUT", "/tenants/suhl/groups/g/members/ben", None),
+        ("GET", "/tenants/suhl/groups", None),
+        ("DELETE", "/tenants/suhl/groups/g", None),
         ("GET", "/tenants/suhl/policy", None),
         ("PATCH", "/tenants/suhl/policy", {"links": False}),
         ("GET", "/tenants", None),
@@ -111,9 +113,15 @@ def test_groups_and_their_members(api_carla: Api, anna: Principal) -> None:
     problem_of(api_carla.post("/tenants/lauscha/groups", json={"name": "Bau Amt"}, check=422), 422)
     api_carla.put("/tenants/lauscha/groups/bauamt/members/anna", check=204)
     api_carla.put("/tenants/lauscha/groups/bauamt/members/anna", check=204)
+    assert api_carla.get("/tenants/lauscha/groups").json() == [
+        {"name": "bauamt", "members": ["anna@lauscha"]}
+    ]
     api_carla.delete("/tenants/lauscha/groups/bauamt/members/anna", check=204)
     problem_of(api_carla.delete("/tenants/lauscha/groups/bauamt/members/anna", check=404), 404)
     problem_of(api_carla.put("/tenants/lauscha/groups/nope/members/anna", check=404), 404)
+    api_carla.delete("/tenants/lauscha/groups/bauamt", check=204)
+    assert api_carla.get("/tenants/lauscha/groups").json() == []
+    problem_of(api_carla.delete("/tenants/lauscha/groups/bauamt", check=404), 404)
 
 
 def test_the_policy_is_read_and_changed(api_carla: Api, ben: Principal) -> None:

@@ -38,8 +38,13 @@ def test_the_language_can_be_set_and_unset(api: Api) -> None:
     problem_of(api.patch("/me", json={"language": "fr"}, check=422), 422)
 
 
-def test_the_display_name_is_not_the_users_to_change(api: Api) -> None:
-    problem_of(api.patch("/me", json={"display_name": "Anna"}, check=422), 422)
+def test_the_display_name_is_the_users_to_change(api: Api) -> None:
+    assert api.patch("/me", json={"display_name": "Anna  Schmidt"}).json()["display_name"] == (
+        "Anna Schmidt"
+    )
+    assert api.get("/me").json()["display_name"] == "Anna Schmidt"
+    problem_of(api.patch("/me", json={"display_name": "x" * 201}, check=422), 422)
+    problem_of(api.patch("/me", json={"display_name": "a\nb"}, check=422), 422)
 
 
 def test_password_change_checks_the_current_password(

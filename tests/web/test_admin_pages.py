@@ -305,8 +305,8 @@ def test_groups_are_created_and_filled(as_chef: TestClient, svc: Services, anna:
     assert post(as_chef, "/admin/lauscha/groups", name="Bau Amt").status_code == 400
     added = post(as_chef, "/admin/lauscha/groups/members", group="bauamt", login="anna@lauscha")
     assert added.status_code == 303
-    assert [(g.name, g.members) for g in admin_pages.groups_of(svc, anna.tenant_id)] == [
-        ("bauamt", ["anna@lauscha"])
+    assert [(g.name, g.members) for g in svc.accounts.groups(anna.tenant_id)] == [
+        ("bauamt", ("anna@lauscha",))
     ]
     page = as_chef.get("/admin/lauscha/groups")
     assert "anna@lauscha" in page.text
@@ -314,7 +314,11 @@ def test_groups_are_created_and_filled(as_chef: TestClient, svc: Services, anna:
         as_chef, "/admin/lauscha/groups/members", group="bauamt", login="anna@lauscha", remove="1"
     )
     assert removed.status_code == 303
-    assert admin_pages.groups_of(svc, anna.tenant_id)[0].members == []
+    assert svc.accounts.groups(anna.tenant_id)[0].members == ()
+    gone = post(as_chef, "/admin/lauscha/groups/delete", group="bauamt")
+    assert gone.status_code == 303 and gone.headers["location"].endswith("done=group-deleted")
+    assert svc.accounts.groups(anna.tenant_id) == []
+    assert post(as_chef, "/admin/lauscha/groups/delete", group="bauamt").status_code == 404
     assert (
         post(as_chef, "/admin/lauscha/groups/members", group="nope", login="anna@lauscha")
     ).status_code == 404

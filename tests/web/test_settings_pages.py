@@ -117,6 +117,17 @@ def test_the_language_is_kept_with_the_account(
     assert post(client_anna, "/settings/language", language="fr").status_code == 400
 
 
+def test_the_display_name_is_changed_and_shown(client_anna: TestClient) -> None:
+    done = post(client_anna, "/settings/name", display_name="Anna Schmidt")
+    assert done.status_code == 303 and done.headers["location"] == "/settings?done=name#profile"
+    page = client_anna.get(done.headers["location"])
+    assert "Ihr Name wurde gespeichert." in page.text
+    assert 'value="Anna Schmidt"' in page.text
+    assert "Anna Schmidt <span" in page.text  # the header shows it at once
+    assert post(client_anna, "/settings/name", display_name="x" * 300).status_code == 400
+    assert client_anna.post("/settings/name", data={"display_name": "Evil"}).status_code == 403
+
+
 # -- password -------------------------------------------------------------------------
 
 

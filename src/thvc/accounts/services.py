@@ -88,6 +88,12 @@ def principal_of(user: User) -> Principal:
     )
 
 
+@dataclass(frozen=True)
+class GroupInfo:
+    name: str
+    members: tuple[str, ...]
+
+
 class AccountService:
     """Accounts of every tenant. ``cache_secret`` keys the credential cache's HMAC."""
 
@@ -203,6 +209,24 @@ class AccountService:
             s.execute(delete(CredentialCache).where(CredentialCache.user_id == user.id))
             self.audit.record(
                 s, action="user.password", tenant_id=user.tenant_id, actor=actor, target=user.login
+            )
+
+    def set_display_name(self, login: str, name: str, *, actor: str = "system") -> None:
+        """The name others see (share dialogs, owner columns); empty: the login."""
+        name = " ".join(name.split())
+        if len(name) > 200 or any(not c.isprintable() for c in name):
+            raise BadRequest("a display name has at most 200 printable characters")
+        with self.db.write() as s:
+            user = self.get_user(s, login)
+            user.display_name = name
+            s.execute(delete(CredentialCache).where(CredentialCache.user_id == user.id))
+            self.audit.record(
+                s,
+                action="user.display-name",
+                tenant_id=user.tenant_id,
+                actor=actor,
+                target=user.login,
+                detail={"display_name": name},
             )
 
     def set_language(self, login: str, language: str | None, *, actor: str = "system") -> None:
@@ -342,6 +366,39 @@ class AccountService:
                 actor=actor,
                 target=user.login,
                 detail={"group": group},
+            )
+
+    def groups(self, tenant_id: int) -> list[GroupInfo]:
+        """The tenant's groups with their members' logins, by name."""
+        with self.db.read() as s:
+            names = s.scalars(
+                select(Group.name).where(Group.tenant_id == tenant_id).order_by(Group.name)
+            ).all()
+            members: dict[str, list[str]] = {n: [] for n in names}
+            for group, login in s.execute(
+                select(Group.name, User.login)
+                .join(GroupMember, GroupMember.group_id == Group.id)
+                .join(User, User.id == GroupMember.user_id)
+                .where(Group.tenant_id == tenant_id)
+                .order_by(User.login)
+            ):
+                members[group].append(login)
+        return [GroupInfo(n, tuple(members[n])) for n in names]
+
+    def delete_group(self, tenant_slug: str, name: str, *, actor: str = "system") -> None:
+        """Remove a group; shares to it end with it (their rows cascade)."""
+        with self.db.write() as s:
+            tenant = s.scalar(select(Tenant).where(Tenant.slug == tenant_slug))
+            if tenant is None:
+                raise NotFound(f"no tenant {tenant_slug!r}")
+            group = self._group(s, tenant.id, name)
+            s.execute(delete(Group).where(Group.id == group.id))
+            self.audit.record(
+                s,
+                action="group.delete",
+                tenant_id=tenant.id,
+                actor=actor,
+                target=f"{name}@{tenant_slug}",
             )
 
     # -- authentication ----------------------------------------------------

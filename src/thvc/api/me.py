@@ -57,6 +57,9 @@ class AccountChange(BaseModel):
     language: Language | None = Field(
         default=None, description="de or en; null follows the browser"
     )
+    display_name: Annotated[Line, Field(max_length=200)] | None = Field(
+        default=None, description="The name others see; empty shows the login"
+    )
 
 
 class PasswordChange(BaseModel):
@@ -89,10 +92,11 @@ def account(svc: Services, me: Principal) -> Account:
     with svc.db.read() as s:
         user = svc.accounts.get_user(s, me.login)
         quota, email, language = user.quota_bytes, user.email, user.language
+        display_name = user.display_name or user.login
     used, available = svc.files.quota(svc.files.locate(me, me.login, []))
     return Account(
         login=me.login,
-        display_name=me.display_name,
+        display_name=display_name,
         email=email,
         tenant=tenant_slug_of(me),
         role=me.role,
@@ -111,7 +115,9 @@ def get_me(request: Request, svc: Svc, me: Me) -> Response:
 
 @router.patch("/me", response_model=Account)
 def change_me(svc: Svc, me: Me, change: AccountChange) -> Account:
-    """Change your settings. (The display name is set by your administrator.)"""
+    """Change your language or display name."""
+    if change.display_name is not None:
+        svc.accounts.set_display_name(me.login, change.display_name, actor=me.login)
     if "language" in change.model_fields_set:
         svc.accounts.set_language(me.login, change.language, actor=me.login)
     return account(svc, me)

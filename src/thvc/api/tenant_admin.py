@@ -141,6 +141,11 @@ class PolicyChange(BaseModel):
     members_invite: bool | None = None
 
 
+def tenant_id_of(svc: Services, slug: str) -> int:
+    with svc.db.read() as s:
+        return svc.tenants.get(s, slug).id
+
+
 def tenant_item(svc: Services, slug: str) -> TenantItem:
     with svc.db.read() as s:
         t = svc.tenants.get(s, slug)
@@ -282,6 +287,26 @@ def delete_user(svc: Svc, me: Me, slug: SlugPath, name: NamePath) -> None:
     login = f"{name}@{slug}"
     authz.require_user_admin(me, login, not_self=True)
     svc.accounts.delete_user(login, actor=me.login)
+
+
+class GroupItem(BaseModel):
+    name: str
+    members: list[str] = Field(description="Logins of the members")
+
+
+@router.get("/tenants/{slug}/groups", response_model=list[GroupItem])
+def list_groups(svc: Svc, me: Me, slug: SlugPath) -> list[GroupItem]:
+    """The tenant's groups and their members."""
+    authz.require_tenant_admin(me, slug)
+    tenant_id = tenant_id_of(svc, slug)
+    return [GroupItem(name=g.name, members=list(g.members)) for g in svc.accounts.groups(tenant_id)]
+
+
+@router.delete("/tenants/{slug}/groups/{group}", status_code=204, response_class=Response)
+def delete_group(svc: Svc, me: Me, slug: SlugPath, group: NamePath) -> None:
+    """Delete a group; shares to it end."""
+    authz.require_tenant_admin(me, slug)
+    svc.accounts.delete_group(slug, group, actor=me.login)
 
 
 @router.post(

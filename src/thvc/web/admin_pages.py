@@ -23,7 +23,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TextIO, cast
 from urllib.parse import urlencode
 
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -33,7 +32,7 @@ from thvc.accounts.authz import (
     require_tenant_admin,
     require_user_admin,
 )
-from thvc.accounts.models import Group, GroupMember, Role, User, UserState
+from thvc.accounts.models import Role, UserState
 from thvc.accounts.passwords import generate_password
 from thvc.accounts.services import split_login
 from thvc.audit import AuditEvent, export, query
@@ -57,30 +56,6 @@ AUDIT_PAGE = 50
 AUDIT_SCAN = 20_000
 AUDIT_BATCH = 500
 EXPORT_CHUNK = 256 * 1024
-
-
-@dataclass(frozen=True)
-class GroupView:
-    name: str
-    members: list[str]
-
-
-def groups_of(svc: Services, tenant_id: int) -> list[GroupView]:
-    """The tenant's groups and their members' logins (the accounts core lists no groups)."""
-    with svc.db.read() as s:
-        names = s.scalars(
-            select(Group.name).where(Group.tenant_id == tenant_id).order_by(Group.name)
-        ).all()
-        members: dict[str, list[str]] = {n: [] for n in names}
-        for group, login in s.execute(
-            select(Group.name, User.login)
-            .join(GroupMember, GroupMember.group_id == Group.id)
-            .join(User, User.id == GroupMember.user_id)
-            .where(Group.tenant_id == tenant_id)
-            .order_by(User.login)
-        ):
-            members[group].append(login)
-    return [GroupView(n, members[n]) for n in names]
 
 
 @dataclass(frozen=True)
@@ -239,6 +214,7 @@ class AdminPages:
             Route(base + "/guests", page(self.guests), methods=["GET", "POST"]),
             Route(base + "/groups", page(self.groups), methods=["GET", "POST"]),
             Route(base + "/groups/members", page(self.group_member), methods=["POST"]),
+            Route(base + "/groups/delete", page(self.group_delete), methods=["POST"]),
             Route(base + "/policy", page(self.policy), methods=["GET", "POST"]),
             Route(base + "/audit", page(self.audit), methods=["GET"]),
             Route(base + "/audit/export", page(self.audit_export), methods=["GET"]),
@@ -275,6 +251,7 @@ class AdminPages:
             "disabled": tr(who, "The account was disabled; its sessions no longer work."),
             "deleted": tr(who, "The account was deleted."),
             "group": tr(who, "The group was created."),
+            "group-deleted": tr(who, "The group was deleted; shares to it have ended."),
             "member-added": tr(who, "The member was added to the group."),
             "member-removed": tr(who, "The member was removed from the group."),
             "policy": tr(who, "The sharing rules were saved."),
@@ -332,7 +309,7 @@ class AdminPages:
         accounts = await run(self.svc.accounts.list_users, tenant.slug)
         active = sum(1 for u, _ in accounts if u.state is UserState.ACTIVE)
         guests = sum(1 for u, _ in accounts if u.role is Role.GUEST)
-        groups = await run(groups_of, self.svc, tenant.id)
+        groups = await run(self.svc.accounts.groups, tenant.id)
         percent = None
         if tenant.quota_bytes:
             percent = min(100, round(100 * tenant.used_bytes / tenant.quota_bytes))
@@ -530,7 +507,7 @@ class AdminPages:
                 )
             else:
                 return ui.redirect(f"/admin/{tenant.slug}/groups?done=group")
-        groups = await run(groups_of, self.svc, tenant.id)
+        groups = await run(self.svc.accounts.groups, tenant.id)
         accounts = await run(self.svc.accounts.list_users, tenant.slug)
         return self._render(
             request,
@@ -559,6 +536,17 @@ class AdminPages:
             await run(self.svc.accounts.add_to_group, group, login, actor=who.principal.login)
             done = "member-added"
         return ui.redirect(f"/admin/{tenant.slug}/groups?done={done}")
+
+    async def group_delete(self, request: Request, ui: Ui, who: WebUser) -> Response:
+        tenant = await self._tenant(request, who)
+        form = await ui.form(request, who)
+        await run(
+            self.svc.accounts.delete_group,
+            tenant.slug,
+            form.get("group", ""),
+            actor=who.principal.login,
+        )
+        return ui.redirect(f"/admin/{tenant.slug}/groups?done=group-deleted")
 
     # -- policy ---------------------------------------------------------------------
 

@@ -59,6 +59,7 @@ class SettingsPages:
         return [
             Route("/settings", page(self.show), methods=["GET"]),
             Route("/settings/language", page(self.language), methods=["POST"]),
+            Route("/settings/name", page(self.name), methods=["POST"]),
             Route("/settings/password", page(self.password), methods=["POST"]),
             Route("/settings/totp/begin", page(self.totp_begin), methods=["POST"]),
             Route("/settings/totp/confirm", page(self.totp_confirm), methods=["POST"]),
@@ -76,6 +77,7 @@ class SettingsPages:
         tr = self.ui.tr
         return {
             "language": tr(who, "The language was saved."),
+            "name": tr(who, "Your name was saved."),
             "password": tr(who, "Your password was changed. Your other sessions were ended."),
             "totp-on": tr(who, "Two-step log-in is on. From now on, log-in asks for a code."),
             "totp-off": tr(who, "Two-step log-in is off."),
@@ -138,6 +140,19 @@ class SettingsPages:
 
     def _done(self, what: str, anchor: str) -> Response:
         return self.ui.redirect(f"/settings?done={what}#{anchor}")
+
+    # -- name -------------------------------------------------------------------
+
+    async def name(self, request: Request, ui: Ui, who: WebUser) -> Response:
+        fields = await ui.form(request, who)
+        me = who.principal
+        await run(
+            ui.services.accounts.set_display_name,
+            me.login,
+            fields.get("display_name", ""),
+            actor=me.login,
+        )
+        return self.ui.redirect("/settings?done=name#profile")
 
     # -- language ---------------------------------------------------------------
 

@@ -440,3 +440,30 @@ def test_a_long_client_address_fails_cleanly(svc: Services, anna: object) -> Non
     with pytest.raises(NotAuthenticated):
         svc.accounts.authenticate("anna@lauscha", "wrong-password", client=client)
     assert svc.accounts.authenticate("anna@lauscha", PW, client=client).login == "anna@lauscha"
+
+
+def test_groups_are_listed_with_their_members_and_deleted(svc: Services) -> None:
+    anna = factories.user(svc, "anna@lauscha")
+    factories.user(svc, "ben@lauscha")
+    svc.accounts.create_group("lauscha", "bauamt")
+    svc.accounts.create_group("lauscha", "archiv")
+    svc.accounts.add_to_group("bauamt", "ben@lauscha")
+    svc.accounts.add_to_group("bauamt", "anna@lauscha")
+    listed = svc.accounts.groups(anna.tenant_id)
+    assert [(g.name, g.members) for g in listed] == [
+        ("archiv", ()),
+        ("bauamt", ("anna@lauscha", "ben@lauscha")),
+    ]
+    svc.accounts.delete_group("lauscha", "bauamt", actor="anna@lauscha")
+    assert [g.name for g in svc.accounts.groups(anna.tenant_id)] == ["archiv"]
+    with pytest.raises(NotFound):
+        svc.accounts.delete_group("lauscha", "bauamt")
+
+
+def test_the_display_name_is_tidied_and_checked(svc: Services) -> None:
+    factories.user(svc, "anna@lauscha")
+    svc.accounts.set_display_name("anna@lauscha", "  Anna   Schmidt ")
+    with svc.db.read() as s:
+        assert svc.accounts.get_user(s, "anna@lauscha").display_name == "Anna Schmidt"
+    with pytest.raises(BadRequest):
+        svc.accounts.set_display_name("anna@lauscha", "a\x07b")
