@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from starlette.types import ASGIApp
 
 from tests.api.support import Api, problem_of
 from tests.common import factories
 from tests.common.factories import PASSWORD
 from thvc.accounts.services import Principal
+from thvc.errors import NotAuthenticated
 from thvc.services import Services
 
 
@@ -48,8 +50,9 @@ def test_the_display_name_is_the_users_to_change(api: Api) -> None:
 
 
 def test_password_change_checks_the_current_password(
-    app: ASGIApp, api: Api, anna: Principal
+    app: ASGIApp, api: Api, anna: Principal, svc: Services
 ) -> None:
+    browser = svc.sessions.login(anna.login, PASSWORD).token
     r = api.post("/me/password", json={"current": "wrong", "new": "ein-neues-passwort"}, check=403)
     problem_of(r, 403, "wrong-password")
     r = api.post("/me/password", json={"current": PASSWORD, "new": "kurz"}, check=400)
@@ -57,6 +60,9 @@ def test_password_change_checks_the_current_password(
     api.post("/me/password", json={"current": PASSWORD, "new": "ein-neues-passwort"}, check=204)
     Api(app, anna.login, PASSWORD).get("/me", check=401)
     Api(app, anna.login, "ein-neues-passwort").get("/me")
+    # A browser left logged in somewhere is logged out by the change.
+    with pytest.raises(NotAuthenticated):
+        svc.sessions.resume(browser)
 
 
 def test_app_passwords_are_listed_without_secrets(api: Api) -> None:

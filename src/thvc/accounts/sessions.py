@@ -302,18 +302,29 @@ class SessionService:
         *,
         client: str | None = None,
     ) -> None:
-        """A user's own password change: the current one is checked (throttled), the new
-        one set, and every other session of the user ended.
+        """A user's own password change from a web session (which stays open)."""
+        self.change_own_password(info.principal, current, new, client=client, keep=info.id)
 
-        The other sessions end first: should setting the password then fail, they are
-        gone and the old password still holds, never the reverse.
+    def change_own_password(
+        self,
+        actor: Principal,
+        current: str,
+        new: str,
+        *,
+        client: str | None = None,
+        keep: int | None = None,
+    ) -> None:
+        """A user's own password change: the current one is checked (throttled), the new
+        one set, and every web session of the user but ``keep`` ended.
+
+        The sessions end first: should setting the password then fail, they are gone
+        and the old password still holds, never the reverse.
         """
-        actor = info.principal
         if len(new) < MIN_PASSWORD_LENGTH:
             raise BadRequest(f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
         self.accounts.authenticate(actor.login, current, client=client, password_only=True)
         with self.db.write() as s:
-            ended = self.revoke_others(s, actor.user_id, keep=info.id)
+            ended = self.revoke_others(s, actor.user_id, keep=keep)
             self.audit.record(
                 s,
                 action="session.revoke",

@@ -128,12 +128,14 @@ def change_password(svc: Svc, caller: CurrentCaller, client: Client, body: Passw
     """Change your password; the current one is checked (and wrong tries throttled)."""
     me = caller.principal
     try:
-        if caller.session is not None:
-            # Also ends the browser's other sessions.
-            svc.sessions.change_password(caller.session, body.current, body.new, client=client)
-        else:
-            svc.accounts.authenticate(me.login, body.current, client=client, password_only=True)
-            svc.accounts.set_password(me.login, body.new, actor=me.login)
+        # Ends the user's web sessions (but the one asking, if it is one).
+        svc.sessions.change_own_password(
+            me,
+            body.current,
+            body.new,
+            client=client,
+            keep=caller.session.id if caller.session is not None else None,
+        )
     except NotAuthenticated:
         # Not a 401: the credentials of this request are good, only the field is wrong.
         raise WrongPassword("the current password is wrong") from None
