@@ -420,7 +420,10 @@ def test_report_for_assertion_messages() -> None:
 
 # -- running the real litmus (quick: a closed port, a bogus suite, rclone) -------------------
 
-needs_litmus = pytest.mark.skipif(shutil.which("litmus") is None, reason="litmus not installed")
+
+def _require(tool: str) -> None:
+    """A missing tool fails the test (``make test`` installs it); it is never a skip."""
+    assert shutil.which(tool) is not None, f"{tool} is missing: run `make system-deps`"
 
 
 def _free_port() -> int:
@@ -431,8 +434,8 @@ def _free_port() -> int:
 
 
 @pytest.mark.litmus
-@needs_litmus
 def test_run_litmus_against_nothing(tmp_path: Path) -> None:
+    _require("litmus")
     url = f"http://127.0.0.1:{_free_port()}/"
 
     result = run_litmus(url, "u", "p", ["basic", "http"], timeout=60, log_dir=tmp_path)
@@ -448,8 +451,8 @@ def test_run_litmus_against_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.litmus
-@needs_litmus
 def test_run_litmus_unknown_suite() -> None:
+    _require("litmus")
     url = f"http://127.0.0.1:{_free_port()}/"
 
     result = run_litmus(url, "u", "p", ["no_such_suite"], timeout=60)
@@ -466,8 +469,7 @@ def test_run_litmus_needs_a_collection_url() -> None:
 
 @pytest.fixture
 def rclone_webdav(tmp_path: Path) -> Iterator[str]:
-    if shutil.which("rclone") is None:
-        pytest.skip("rclone not installed")
+    _require("rclone")
     port = _free_port()
     root = tmp_path / "dav"
     root.mkdir()
@@ -493,8 +495,8 @@ def rclone_webdav(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.mark.litmus
-@needs_litmus
 def test_run_litmus_against_rclone(rclone_webdav: str) -> None:
+    _require("litmus")
     result = run_litmus(rclone_webdav, "u", "p", ["basic", "copymove", "http"], timeout=120)
 
     assert result.returncode == 0

@@ -26,7 +26,7 @@ from thvc.api.pagination import Cursor, Limit, Page, micros, paginate
 from thvc.api.problems import COMMON, responses
 from thvc.errors import AlreadyExists, InvalidName, PreconditionFailed
 from thvc.files import paths
-from thvc.files.errors import NodeNotFound, NotCollection, ProtectedNode
+from thvc.files.errors import NodeNotFound, NotCollection
 from thvc.files.services import Entry, Location, MountKind
 from thvc.services import Services
 from thvc.sharing.services import TYPE_EMAIL, TYPE_GROUP, TYPE_LINK, TYPE_USER
@@ -206,10 +206,6 @@ def _transfer(
     svc: Services, me: Principal, client: str | None, body: TransferRequest, *, copy: bool
 ) -> FileItem:
     src, dst = locate(svc, me, body.source), locate(svc, me, body.target)
-    if dst.is_root:
-        # What the core answers for a root destination; FileService.move would first
-        # trip over the root's missing parent (an assertion) while telling a rename apart.
-        raise ProtectedNode()
     try:
         if copy:
             svc.files.copy(src, dst, actor=me, overwrite=body.overwrite, client=client)
