@@ -531,13 +531,14 @@ class Bench:
             t = self.targets[key]
             for users in self.mode["sync_users"]:
                 # Users join evenly, at most spawn_rate a second (each first request is a
-                # login: argon2id at ThVC); each then polls at a random phase.
+                # login: an app password's first check at ThVC); each then polls at a random phase.
                 ramp = max(10, round(users / self.mode["spawn_rate"]))
                 cfg = {
                     "base_url": t.base,
                     "root_template": t.sync_root,
                     "login_template": t.sync_login,
                     "password": self.password,
+                    "passwords_file": t.sync_passwords,
                     "users": users,
                     "ramp_seconds": ramp,
                     "settle_seconds": self.mode["settle_seconds"],
@@ -644,7 +645,8 @@ class Bench:
                 f"{m['poll_seconds']} s at a random phase; in {m['change_probability']:.0%} of "
                 "the polls it also uploads a 4 KiB file, lists its root (Depth 1) and downloads "
                 f"the file. Users join at up to {m['spawn_rate']} a second; their first request "
-                "is the login (argon2id at ThVC). The steady state is measured for "
+                "is the login (at ThVC with the user's own app password, as a client has after Login "
+                "Flow v2). The steady state is measured for "
                 f"{m['steady_seconds']} s once all users have logged in (or "
                 f"{m['login_wait_seconds']} s after the ramp, whichever is first). Errors: the "
                 "whole run, logins included; p50/p95/p99 and req/s: the steady state; login p95: "

@@ -6,7 +6,8 @@ gevent), with a JSON configuration on stdin; prints one JSON result on stdout.
 Each simulated user behaves like a desktop sync client that is up to date:
 
 * when it starts it "logs in": a PROPFIND Depth 0 on its root with HTTP Basic credentials
-  (at ThVC the first request of each user costs an argon2id verification);
+  (at ThVC its own app password, as the desktop client has one from Login Flow v2: the
+  first request checks it and remembers the credential);
 * then, every ``poll_seconds`` (Nextcloud's and ownCloud's default remote poll interval is
   30 s), it polls its root with PROPFIND Depth 0 (the property set the Nextcloud client asks
   for) to see whether the root's ETag changed;
@@ -45,6 +46,9 @@ from locust.env import Environment  # noqa: E402
 
 BODY = Path(CFG["small_file"]).read_bytes()
 PROPFIND_BODY = Path(CFG["propfind_body"]).read_bytes()
+# ThVC's users log in with an app password each, as a Nextcloud client does after Login
+# Flow v2; the peers have one user and password for all.
+APP_PASSWORDS = Path(CFG["passwords_file"]).read_text().split() if CFG.get("passwords_file") else []
 _ids = itertools.count()
 _logins = {"done": 0}
 _rng = random.Random(CFG.get("seed", 7))
@@ -67,7 +71,8 @@ class SyncClient(FastHttpUser):
         i = next(_ids)
         self.root = CFG["root_template"].format(i=i)
         login = CFG["login_template"].format(i=i)
-        token = base64.b64encode(f"{login}:{CFG['password']}".encode()).decode()
+        secret = APP_PASSWORDS[i] if APP_PASSWORDS else CFG["password"]
+        token = base64.b64encode(f"{login}:{secret}".encode()).decode()
         self.auth = {"Authorization": f"Basic {token}"}
         self.changes = 0
         try:

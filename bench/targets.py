@@ -51,6 +51,8 @@ class Target:
     # Workload 6: the URL root and login of simulated user i ({i} is formatted in).
     sync_root: str = ""
     sync_login: str = ""
+    # ThVC: a file with each simulated user's app password, one per line (see thvc_users).
+    sync_passwords: str = ""
     db_pid: int | None = None  # PostgreSQL postmaster, for CPU figures
     extra_stop: list[object] = field(default_factory=list)
 
@@ -137,7 +139,15 @@ def start_thvc(
     cli("user", "create", THVC_USER, "--password-stdin", stdin=password + "\n")
     if sync_users:
         r = subprocess.run(
-            [sys.executable, "-m", "bench.thvc_users", str(sync_users), SYNC_PREFIX, THVC_TENANT],
+            [
+                sys.executable,
+                "-m",
+                "bench.thvc_users",
+                str(sync_users),
+                SYNC_PREFIX,
+                THVC_TENANT,
+                str(d / "sync-app-passwords.txt"),
+            ],
             env={**env, "PYTHONPATH": str(REPO)},
             cwd=d,
             input=password + "\n",
@@ -157,6 +167,7 @@ def start_thvc(
         proc,
         sync_root="/dav/files/" + SYNC_PREFIX + "{i:04d}@" + THVC_TENANT + "/",
         sync_login=SYNC_PREFIX + "{i:04d}@" + THVC_TENANT,
+        sync_passwords=str(d / "sync-app-passwords.txt") if sync_users else "",
         db_pid=db_pid,
     )
     try:

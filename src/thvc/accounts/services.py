@@ -32,6 +32,7 @@ from thvc.accounts.passwords import (
 )
 from thvc.audit import AuditLog
 from thvc.db.engine import Database
+from thvc.db.hot import Reader, marks
 from thvc.db.types import utcnow
 from thvc.errors import (
     AlreadyExists,
@@ -49,6 +50,15 @@ GROUP_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
 
 # The languages ThVC speaks; German is the default.
 LANGUAGES = ("de", "en")
+
+
+# A cached credential of an active account in an active tenant (see CredentialCache).
+_CACHED_CREDENTIAL = (
+    "SELECT u.id, u.login, u.tenant_id, u.role, u.display_name, u.expires_at"
+    " FROM credential_cache c JOIN users u ON u.id = c.user_id"
+    " JOIN tenants t ON t.id = u.tenant_id"
+    " WHERE c.key = ? AND c.expires_at > ? AND u.state = ? AND t.state = ?"
+)
 
 
 def _digest(text: str) -> str:
@@ -429,24 +439,24 @@ class AccountService:
         key = self._cache_key(login, secret)
         # Hashed: a name or forwarded address of any length fits the key column.
         keys = [f"acct:{_digest(login)}", f"addr:{_digest(client or '-')}"]
-        # One read transaction for the common case: not throttled, credential cached.
-        with self.db.read() as s:
-            blocked = self._throttled_for(s, keys, now)
+        # One read snapshot, in plain SQL, for the common case: not throttled, credential
+        # cached (every request of a sync client).
+        with self.db.hot() as r:
+            blocked = self._throttled_for(r, keys, now)
             if not blocked and not password_only:
-                hit = s.execute(
-                    select(User)
-                    .join(CredentialCache, CredentialCache.user_id == User.id)
-                    .join(Tenant, Tenant.id == User.tenant_id)
-                    .where(
-                        CredentialCache.key == key,
-                        CredentialCache.expires_at > now,
-                        User.state == UserState.ACTIVE,
-                        Tenant.state == TenantState.ACTIVE,
-                    )
-                ).scalar_one_or_none()
-                if hit is not None and (hit.expires_at is None or hit.expires_at > now):
-                    return principal_of(hit)
-            if not blocked:
+                hit = r.one(
+                    _CACHED_CREDENTIAL,
+                    key,
+                    r.bind_ts(now),
+                    UserState.ACTIVE.value,
+                    TenantState.ACTIVE.value,
+                )
+                if hit is not None:
+                    expires = r.ts(hit[5])
+                    if expires is None or expires > now:
+                        return Principal(hit[0], hit[1], hit[2], Role(hit[3]), hit[4] or hit[1])
+        if not blocked:
+            with self.db.read() as s:
                 found = s.execute(
                     select(User, Tenant)
                     .join(Tenant, Tenant.id == User.tenant_id)
@@ -558,23 +568,25 @@ class AccountService:
     # Throttling for other secrets (link passwords): the same counters and delays.
     def throttle_wait(self, keys: list[str]) -> int:
         """Seconds until ``keys`` may try again (0: now)."""
-        with self.db.read() as s:
-            return self._throttled_for(s, keys, utcnow())
+        with self.db.hot() as r:
+            return self._throttled_for(r, keys, utcnow())
 
     def throttle_failure(self, s: Session, keys: list[str]) -> int:
         """Count a failure in the caller's transaction; returns the delay now imposed."""
         return self._record_failure(s, keys, utcnow())
 
-    def _throttled_for(self, s: Session, keys: list[str], now: datetime) -> int:
+    @staticmethod
+    def _throttled_for(r: Reader, keys: list[str], now: datetime) -> int:
         """Seconds until the account and the client address may try again (0: now)."""
-        blocked = s.scalars(
-            select(LoginThrottle.blocked_until).where(
-                LoginThrottle.key.in_(keys), LoginThrottle.blocked_until > now
-            )
-        ).all()
+        blocked = r.all(
+            f"SELECT blocked_until FROM login_throttle WHERE key IN ({marks(len(keys))})"
+            " AND blocked_until > ?",
+            *keys,
+            r.bind_ts(now),
+        )
         if not blocked:
             return 0
-        until = max(b for b in blocked if b is not None)
+        until = max(t for (b,) in blocked if (t := r.ts(b)) is not None)
         return max(1, math.ceil((until - now).total_seconds()))
 
     def _record_failure(self, s: Session, keys: list[str], now: datetime) -> int:
@@ -621,7 +633,7 @@ class AccountService:
         keys = [f"addr:{_digest(client or '-')}"]
         found: tuple[AppPassword, User, Tenant] | None = None
         with self.db.read() as s:
-            blocked = self._throttled_for(s, keys, now)
+            blocked = self._throttled_for(self.db.reader(s), keys, now)
             if not blocked:
                 row = s.execute(
                     select(AppPassword, User, Tenant)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import quote
 
 from starlette.responses import Response
 
 from thvc.dav import responses
 from thvc.dav.context import DavContext, depth, run
-from thvc.dav.props import ALLPROP, LIVE, NEEDS_LOCKS, NEEDS_QUOTA, Extra, Quota
+from thvc.dav.props import ALLPROP, LIVE, NEEDS_LOCKS, NEEDS_QUOTA, Extra, Getter, Quota
 from thvc.dav.xml import (
     DAV,
     NS_DECL,
@@ -20,8 +22,7 @@ from thvc.dav.xml import (
     qname,
     split_clark,
 )
-from thvc.files.models import DeadProperty
-from thvc.files.services import Entry
+from thvc.files.services import DeadValue, Entry
 
 PropName = tuple[str, str]
 
@@ -47,38 +48,54 @@ def parse_propfind(body: bytes) -> tuple[str, list[PropName]]:
     raise XmlError("DAV:propfind needs prop, allprop or propname")
 
 
+@dataclass(frozen=True, slots=True)
+class _Prop:
+    """One property of the answer, its tags written once per request, not once per entry."""
+
+    key: PropName
+    getter: Getter | None  # None: a dead property, or one nobody has
+    start: str
+    end: str
+    empty: str
+
+
+def _prop(key: PropName) -> _Prop:
+    tag, decl = qname(*key)
+    return _Prop(key, LIVE.get(key), f"<{tag}{decl}>", f"</{tag}>", f"<{tag}{decl}/>")
+
+
 def render_response(
-    ctx: DavContext,
+    href: str,
     entry: Entry,
     mode: str,
-    wanted: list[PropName],
-    dead: list[DeadProperty],
+    plan: list[_Prop],
+    dead: list[DeadValue],
     extra: Extra,
 ) -> str:
     found: list[str] = []
     missing: list[str] = []
     if mode == "propname":
-        names = [k for k in LIVE if LIVE[k](entry, extra) is not None]
-        found = [empty_element(ns, n) for ns, n in names]
+        found = [
+            p.empty for p in plan if p.getter is not None and p.getter(entry, extra) is not None
+        ]
         found += [empty_element(p.namespace, p.name) for p in dead]
     else:
         dead_by_name = {(p.namespace, p.name): p.value for p in dead}
-        names = ALLPROP + list(dead_by_name) if mode == "allprop" else wanted
-        for ns, name in names:
-            getter = LIVE.get((ns, name))
-            if getter is not None:
-                value = getter(entry, extra)
+        if mode == "allprop" and dead:
+            plan = plan + [_prop(k) for k in dead_by_name]
+        for prop in plan:
+            if prop.getter is not None:
+                value = prop.getter(entry, extra)
                 if value is None:
                     if mode == "prop":
-                        missing.append(empty_element(ns, name))
+                        missing.append(prop.empty)
                     continue
-                tag, decl = qname(ns, name)
-                found.append(f"<{tag}{decl}>{value}</{tag}>" if value else f"<{tag}{decl}/>")
-            elif (ns, name) in dead_by_name:
-                found.append(dead_by_name[(ns, name)])
+                found.append(f"{prop.start}{value}{prop.end}" if value else prop.empty)
+            elif prop.key in dead_by_name:
+                found.append(dead_by_name[prop.key])
             else:
-                missing.append(empty_element(ns, name))
-    out = [f"<d:response><d:href>{escape(ctx.href(entry.segments, entry.is_dir))}</d:href>"]
+                missing.append(prop.empty)
+    out = [f"<d:response><d:href>{escape(href)}</d:href>"]
     if found:
         out.append(
             f"<d:propstat><d:prop>{''.join(found)}</d:prop>"
@@ -98,12 +115,22 @@ def render(
     entries: list[Entry],
     mode: str,
     wanted: list[PropName],
-    dead: dict[int, list[DeadProperty]],
+    dead: dict[int, list[DeadValue]],
     extras: list[Extra],
 ) -> Iterator[str]:
+    names = list(LIVE) if mode == "propname" else ALLPROP if mode == "allprop" else wanted
+    plan = [_prop(k) for k in names]
     yield f"{XML_HEAD}<d:multistatus {NS_DECL}>"
-    for e, x in zip(entries, extras, strict=True):
-        yield render_response(ctx, e, mode, wanted, dead.get(e.id, []), x)
+    first = entries[0]
+    folder = ctx.href(first.segments, True)  # ends in "/"
+    for i, (e, x) in enumerate(zip(entries, extras, strict=True)):
+        # Members are the folder's href and their quoted name: quoting every segment of
+        # every member again was a large part of a 1,000-entry listing.
+        if i == 0:
+            href = ctx.href(e.segments, e.is_dir)
+        else:
+            href = folder + quote(e.name, safe="") + ("/" if e.is_dir else "")
+        yield render_response(href, e, mode, plan, dead.get(e.id, []), x)
     yield "</d:multistatus>"
 
 

@@ -15,12 +15,15 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from thvc.db.hot import Reader, ReaderFactory
 from thvc.settings import Settings
 
 
 def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, pool_size=8, max_overflow=8, pool_timeout=60)
+        # Kept open: as many as requests run in parallel in the thread pool (anyio's 40),
+        # since opening one (file, WAL and pragmas) costs more than a small request.
+        engine = create_engine(url, pool_size=24, max_overflow=16, pool_timeout=60)
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
@@ -54,6 +57,7 @@ class Database:
         self._writer = sessionmaker(
             self.engine.execution_options(thvc_write=True), expire_on_commit=False
         )
+        self._readers = ReaderFactory(self.engine.dialect)
 
     @property
     def is_sqlite(self) -> bool:
@@ -74,6 +78,29 @@ class Database:
         """
         with self._reader() as session:
             yield session
+
+    @contextmanager
+    def hot(self) -> Iterator[Reader]:
+        """A read snapshot for the per-request reads of :mod:`thvc.db.hot`.
+
+        The DBAPI connection comes from the engine's pool and goes back to it rolled
+        back: nothing read here can be written.
+        """
+        conn = self.engine.raw_connection()
+        try:
+            cursor = conn.cursor()
+            if self.is_sqlite:
+                cursor.execute("BEGIN")  # one snapshot for every statement of the block
+            yield self._readers(cursor)
+        finally:
+            conn.close()  # the pool rolls back on return
+
+    def reader(self, session: Session) -> Reader:
+        """The same reads inside an ORM transaction, on its connection: they see what
+        the session has written so far (it is flushed first)."""
+        session.flush()
+        fairy = session.connection().connection
+        return self._readers(fairy.cursor())
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from thvc.blobs import BlobError, BlobStore
 from thvc.db.engine import Database
+from thvc.db.hot import Reader
 from thvc.errors import NotFound
 from thvc.files.keys import TenantKeys
 from thvc.files.models import Blob, Node, Space, Version
@@ -109,7 +110,7 @@ def _check_blobs(
                 report.unrepairable.append(f"blob {blob_id} is missing from the store")
                 continue
             if checksums:
-                _verify_content(s, blobs, keys, row, report)
+                _verify_content(db.reader(s), blobs, keys, row, report)
     if repair:
         unused = [b for b in rows if b not in referenced]
         if unused:
@@ -131,10 +132,10 @@ def _check_blobs(
 
 
 def _verify_content(
-    s: Session, blobs: BlobStore, keys: TenantKeys, row: Blob, report: FsckReport
+    r: Reader, blobs: BlobStore, keys: TenantKeys, row: Blob, report: FsckReport
 ) -> None:
     try:
-        key = keys.data_key(s, row.tenant_id)
+        key = keys.data_key(r, row.tenant_id)
         h = hashlib.sha256()
         size = 0
         for chunk in blobs.read(key, row.id, row.size):

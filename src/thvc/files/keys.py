@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+import functools
 
 from thvc.blobs import DataKey, unwrap_key
+from thvc.db.hot import Reader
 from thvc.errors import NotFound
-from thvc.tenants.models import Tenant
 
 
 class TenantKeys:
@@ -15,9 +14,15 @@ class TenantKeys:
 
     def __init__(self, master_key: bytes) -> None:
         self._master = master_key
+        # Unwrapping costs a key derivation; the wrapped key is read every time, so a
+        # shredded or re-keyed tenant is never served from here.
+        self._unwrap = functools.lru_cache(maxsize=1024)(self._unwrap_uncached)
 
-    def data_key(self, session: Session, tenant_id: int) -> DataKey:
-        wrapped = session.scalar(select(Tenant.wrapped_key).where(Tenant.id == tenant_id))
+    def data_key(self, r: Reader, tenant_id: int) -> DataKey:
+        wrapped = r.scalar("SELECT wrapped_key FROM tenants WHERE id = ?", tenant_id)
         if wrapped is None:
             raise NotFound("the tenant's data key has been destroyed")
+        return self._unwrap(tenant_id, bytes(wrapped))
+
+    def _unwrap_uncached(self, tenant_id: int, wrapped: bytes) -> DataKey:
         return DataKey(tenant_id, unwrap_key(self._master, tenant_id, wrapped))

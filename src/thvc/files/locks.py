@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from thvc.accounts.services import Principal
+from thvc.db.hot import Reader, marks
 from thvc.db.types import utcnow
 from thvc.errors import ThvcError
 from thvc.files import paths
@@ -132,19 +133,37 @@ def tokens_on(s: Session, space_id: int, path: str) -> set[str]:
 
 
 def for_listing(
-    s: Session, space_id: int, folder: str, names: Sequence[str]
+    r: Reader, space_id: int, folder: str, names: Sequence[str]
 ) -> dict[str, list[LockInfo]]:
     """Locks covering a folder and each of its children, in one query."""
     wanted = [*paths.ancestors(folder), folder] if folder else [""]
-    children = [f"{folder}/{n}" for n in names]
-    rows = s.scalars(
-        select(Lock).where(
-            Lock.space_id == space_id, Lock.expires_at > utcnow(), Lock.path.in_(wanted + children)
+    lo, hi = paths.descendant_bounds(folder)
+    rows = r.all(
+        "SELECT token, path, infinite, scope, owner, timeout, expires_at, root_href FROM locks"
+        f" WHERE space_id = ? AND expires_at > ? AND (path IN ({marks(len(wanted))})"
+        " OR (path > ? AND path < ?))",
+        space_id,
+        r.bind_ts(utcnow()),
+        *wanted,
+        lo,
+        hi,
+    )
+    out: dict[str, list[LockInfo]] = {p: [] for p in [folder, *(f"{folder}/{n}" for n in names)]}
+    above = set(wanted)
+    for token, path, infinite, scope, owner, timeout, expires_at, root_href in rows:
+        if path not in above and path not in out:
+            continue  # deeper down: covers none of these
+        lk = LockInfo(
+            token,
+            path,
+            bool(infinite),
+            scope == LockScope.EXCLUSIVE.value,
+            owner,
+            timeout,
+            r.ts(expires_at),  # type: ignore[arg-type]
+            root_href,
         )
-    ).all()
-    out: dict[str, list[LockInfo]] = {p: [] for p in [folder, *children]}
-    for lk in rows:
         for p in out:
             if lk.path == p or (lk.infinite and p.startswith(lk.path + "/")):
-                out[p].append(info(lk))
+                out[p].append(lk)
     return out

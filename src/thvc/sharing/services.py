@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Select, case, literal, or_, select, union_all
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from thvc.accounts.models import Group, GroupMember, Role, User, UserState
@@ -26,6 +26,7 @@ from thvc.accounts.passwords import hash_password, verify_password
 from thvc.accounts.services import AccountService, Principal
 from thvc.audit import AuditLog
 from thvc.db.engine import Database
+from thvc.db.hot import Reader, marks
 from thvc.db.types import utcnow
 from thvc.errors import (
     AlreadyExists,
@@ -868,33 +869,38 @@ class SharingService:
 class ShareGrants:
     """The file service's view of shares (:class:`thvc.files.services.Grants`)."""
 
-    def mounts(self, s: Session, actor: Principal) -> list[Mount]:
-        rows = s.execute(
-            select(Share, Node.name, Node.path, Space.tenant_id, User.login)
-            .join(Node, Node.id == Share.node_id)
-            .join(Space, Space.id == Share.space_id)
-            .join(User, User.id == Share.sharer_id)
-            .where(
-                Node.trashed_at.is_(None),
-                Share.id.in_(SharingService._received(actor).with_only_columns(Share.id)),
-            )
-        ).all()
+    def mounts(self, r: Reader, actor: Principal) -> list[Mount]:
+        # The same shares as SharingService._received: accepted, not expired, not one's own.
+        rows = r.all(
+            "SELECT sh.id, sh.node_id, sh.space_id, sh.permissions, n.name, n.path,"
+            " sp.tenant_id, u.login FROM shares sh JOIN nodes n ON n.id = sh.node_id"
+            " JOIN spaces sp ON sp.id = sh.space_id JOIN users u ON u.id = sh.sharer_id"
+            " WHERE n.trashed_at IS NULL AND (sh.recipient_user_id = ?"
+            " OR sh.recipient_group_id IN (SELECT group_id FROM group_members WHERE user_id = ?))"
+            " AND sh.sharer_id <> ? AND sh.state = ?"
+            " AND (sh.expires_at IS NULL OR sh.expires_at > ?)",
+            actor.user_id,
+            actor.user_id,
+            actor.user_id,
+            ShareState.ACCEPTED.value,
+            r.bind_ts(utcnow()),
+        )
         best: dict[int, Mount] = {}
-        for share, name, path, tenant_id, sharer in rows:
+        for share_id, node_id, space_id, permissions, name, path, tenant_id, sharer in rows:
             m = Mount(
                 name=name,
-                space_id=share.space_id,
+                space_id=space_id,
                 tenant_id=tenant_id,
-                perms=Perm(share.permissions),
+                perms=Perm(permissions),
                 kind=MountKind.SHARED,
                 base=path,
                 owner=sharer,
-                share_id=share.id,
+                share_id=share_id,
             )
             # Shared twice (to the user and to a group): one mount, the wider grant.
-            prev = best.get(share.node_id)
+            prev = best.get(node_id)
             if prev is None or m.perms | prev.perms != prev.perms:
-                best[share.node_id] = (
+                best[node_id] = (
                     m if prev is None else dataclasses.replace(m, perms=m.perms | prev.perms)
                 )
         return list(best.values())
@@ -914,17 +920,18 @@ class ShareGrants:
             # not recorded yet, so it is refused rather than taken from the whole group.
             raise Forbidden("a share with your group can only be revoked by its sharer")
 
-    def share_types(self, s: Session, node_ids: Collection[int]) -> dict[int, tuple[int, ...]]:
-        if not node_ids:
-            return {}
+    def share_types(self, r: Reader, node_ids: Collection[int]) -> dict[int, tuple[int, ...]]:
+        ids = list(node_ids)
         out: dict[int, set[int]] = {}
-        kinds = union_all(
-            select(
-                Share.node_id,
-                case((Share.recipient_user_id.is_(None), TYPE_GROUP), else_=TYPE_USER),
-            ).where(Share.node_id.in_(node_ids)),
-            select(Link.node_id, literal(TYPE_LINK)).where(Link.node_id.in_(node_ids)),
-        )
-        for node_id, kind in s.execute(kinds):
-            out.setdefault(node_id, set()).add(kind)
+        # In batches: SQLite allows some thousands of parameters per statement.
+        for i in range(0, len(ids), 500):
+            batch = ids[i : i + 500]
+            q = marks(len(batch))
+            for node_id, is_group in r.all(
+                f"SELECT node_id, recipient_user_id IS NULL FROM shares WHERE node_id IN ({q})",
+                *batch,
+            ):
+                out.setdefault(node_id, set()).add(TYPE_GROUP if is_group else TYPE_USER)
+            for (node_id,) in r.all(f"SELECT node_id FROM links WHERE node_id IN ({q})", *batch):
+                out.setdefault(node_id, set()).add(TYPE_LINK)
         return {k: tuple(sorted(v)) for k, v in out.items()}

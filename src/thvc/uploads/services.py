@@ -541,7 +541,7 @@ class UploadService:
                 .where(UploadSession.user_id == actor.user_id)
             )
             everywhere = int(everywhere or 0) - (same or 0)
-            key = self.keys.data_key(s, row.tenant_id)
+            key = self.keys.data_key(self.db.reader(s), row.tenant_id)
         if row.kind is UploadKind.TUS and (position != info.received or name != str(position)):
             raise OffsetMismatch(info.received, position)
         limit: int | None = None
@@ -716,7 +716,7 @@ class UploadService:
         with self.db.read() as s:
             row = self._row(s, actor, upload.id)
             parts = self._parts(s, row.id)
-            key = self.keys.data_key(s, row.tenant_id)
+            key = self.keys.data_key(self.db.reader(s), row.tenant_id)
             declared = row.length
         check_layout(parts)
         received = sum(p.size for p in parts)

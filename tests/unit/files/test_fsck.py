@@ -44,7 +44,7 @@ def blob_path(svc: Services, tenant_id: int, blob_id: str) -> Path:
 def orphan_blob(svc: Services, who: Principal, data: bytes = b"orphan") -> str:
     """A blob written to the store whose transaction never committed."""
     with svc.db.read() as s:
-        key = svc.files.keys.data_key(s, who.tenant_id)
+        key = svc.files.keys.data_key(svc.db.reader(s), who.tenant_id)
     writer = svc.blobs.writer(key, uuid.uuid4().hex)
     writer.write(data)
     return writer.commit().blob_id
