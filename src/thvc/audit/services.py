@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from thvc.audit.errors import AuditHeadLost, AuditNotInitialised
 from thvc.audit.models import GENESIS_HASH, HEAD_ID, OUTCOMES, AuditEvent, AuditHead
+from thvc.db.hot import session_reader
 from thvc.db.types import utcnow
 
 ACTION_MAX = 64
@@ -188,20 +189,19 @@ class AuditLog:
             raise ValueError(f"audit outcome must be one of {sorted(OUTCOMES)}, not {outcome!r}")
         detail_text = canonical_detail(detail)
 
-        # FOR UPDATE serialises writers on PostgreSQL; SQLite drops it, but there
-        # BEGIN IMMEDIATE already holds the database write lock. populate_existing
-        # because a head loaded earlier in this session may be stale.
-        head = session.execute(
-            select(AuditHead)
-            .where(AuditHead.id == HEAD_ID)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).scalar_one_or_none()
+        # Plain SQL (thvc.db.hot): every write of every request ends here. FOR UPDATE
+        # serialises writers on PostgreSQL; SQLite has no such clause, but there BEGIN
+        # IMMEDIATE already holds the database write lock.
+        r = session_reader(session)
+        head = r.one(
+            "SELECT seq, hash FROM audit_head WHERE id = ?" + (" FOR UPDATE" if r.postgres else ""),
+            HEAD_ID,
+        )
         if head is None:
             raise AuditNotInitialised()
-
+        seq, prev_hash = head
         event = AuditEvent(
-            seq=head.seq + 1,
+            seq=seq + 1,
             at=utcnow(),
             tenant_id=tenant_id,
             actor=_clean(actor, ACTOR_MAX),
@@ -210,14 +210,31 @@ class AuditLog:
             target=_clean(target),
             outcome=outcome,
             detail=detail_text,
-            prev_hash=head.hash,
+            prev_hash=prev_hash,
         )
         event.hash = event_hash(event)
-        session.add(event)
-        head.seq = event.seq
-        head.hash = event.hash
-        # Flush now so a conflict surfaces here, at the call that caused it.
-        session.flush()
+        r.run(
+            "INSERT INTO audit_events (seq, at, tenant_id, actor, client, action, target,"
+            " outcome, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            event.seq,
+            r.bind_ts(event.at),
+            event.tenant_id,
+            event.actor,
+            event.client,
+            event.action,
+            event.target,
+            event.outcome,
+            event.detail,
+            event.prev_hash,
+            event.hash,
+        )
+        r.run(
+            "UPDATE audit_head SET seq = ?, hash = ? WHERE id = ?", event.seq, event.hash, HEAD_ID
+        )
+        # An AuditHead the session loaded before would now be stale.
+        for obj in list(session.identity_map.values()):
+            if isinstance(obj, AuditHead):
+                session.expire(obj)
         return event
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from thvc.db.hot import Reader, ReaderFactory
+from thvc.db.hot import Reader, ReaderFactory, session_reader
 from thvc.settings import Settings
 
 
@@ -98,9 +98,7 @@ class Database:
     def reader(self, session: Session) -> Reader:
         """The same reads inside an ORM transaction, on its connection: they see what
         the session has written so far (it is flushed first)."""
-        session.flush()
-        fairy = session.connection().connection
-        return self._readers(fairy.cursor())
+        return session_reader(session)
 
     def dispose(self) -> None:
         self.engine.dispose()

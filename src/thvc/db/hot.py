@@ -7,16 +7,20 @@ and ORM objects), which made it most of a small request's cost. These few reads 
 written as SQL with ``?`` placeholders and run on the DBAPI cursor directly: either in a
 read snapshot of their own (:meth:`thvc.db.engine.Database.hot`) or inside an ORM
 transaction, on the session's own connection (:meth:`thvc.db.engine.Database.reader`).
-Everything else, and every write, stays with the ORM.
+Everything else stays with the ORM, and every write but two counters (the bytes a space and
+a tenant use) and the etags of a file's folders, which no ORM object of the transaction
+reads again.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Dialect
+from sqlalchemy.orm import Session
 
 from thvc.db.types import UTCDateTime
 
@@ -60,6 +64,20 @@ class Reader:
         row = self.one(sql, *params)
         return row[0] if row is not None else None
 
+    @property
+    def postgres(self) -> bool:
+        """PostgreSQL (row locks with ``FOR UPDATE``), not SQLite."""
+        return self._pg
+
+    def run(self, sql: str, *params: Any) -> int:
+        """A statement without rows (an UPDATE, say); returns the rows it changed.
+
+        Only for columns no ORM object of the session holds (or will read again):
+        the session does not see what this changes.
+        """
+        self._cursor.execute(sql.replace("?", "%s") if self._pg else sql, params)
+        return int(self._cursor.rowcount)
+
     def ts(self, value: Any) -> datetime | None:
         """A datetime column's value as an aware UTC datetime, as the ORM would give it."""
         return self._ts_out(value) if value is not None else None
@@ -67,6 +85,21 @@ class Reader:
     def bind_ts(self, value: datetime) -> Any:
         """An aware datetime as a parameter compared with a datetime column."""
         return self._ts_in(value)
+
+
+def session_reader(session: Session) -> Reader:
+    """A :class:`Reader` on an ORM session's connection, inside its transaction.
+
+    The session is flushed first, so the reads see what it has written so far.
+    """
+    session.flush()
+    conn = session.connection()
+    return _factory(conn.dialect)(conn.connection.cursor())
+
+
+@functools.cache
+def _factory(dialect: Dialect) -> ReaderFactory:
+    return ReaderFactory(dialect)
 
 
 class ReaderFactory:
@@ -91,4 +124,4 @@ def as_bool(value: Any) -> bool:
     return bool(value)
 
 
-__all__ = ["Reader", "ReaderFactory", "Row", "as_bool", "marks"]
+__all__ = ["Reader", "ReaderFactory", "Row", "as_bool", "marks", "session_reader"]

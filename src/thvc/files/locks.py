@@ -90,7 +90,7 @@ def covering(s: Session, space_id: int, path: str, *, below: bool = False) -> li
 
 
 def require(
-    s: Session,
+    r: Reader,
     actor: Principal,
     space_id: int,
     targets: Iterable[tuple[str, bool]],
@@ -102,20 +102,55 @@ def require(
     request submitted its token and the actor owns it (a token of another user
     is refused). An exclusive lock must be satisfied; of shared locks on the
     same resource, one satisfied lock is enough (RFC 4918 §6.1).
+
+    Every write asks this, mostly of a space without a single lock: one query for
+    all targets, in plain SQL (:mod:`thvc.db.hot`).
     """
-    for path, subtree in targets:
-        locks = covering(s, space_id, path, below=subtree)
-        if not locks:
-            continue
-        mine = {lk.token for lk in locks if lk.token in tokens and lk.user_id == actor.user_id}
-        for lk in locks:
+    wanted = list(targets)
+    exact = sorted({p for path, _ in wanted for p in (path, *paths.ancestors(path))})
+    below = [paths.descendant_bounds(path) for path, subtree in wanted if subtree]
+    rows = r.all(
+        "SELECT token, path, infinite, scope, user_id, root_href FROM locks"
+        f" WHERE space_id = ? AND expires_at > ? AND (path IN ({marks(len(exact))})"
+        + " OR (path > ? AND path < ?)" * len(below)
+        + ")",
+        space_id,
+        r.bind_ts(utcnow()),
+        *exact,
+        *(bound for pair in below for bound in pair),
+    )
+    if not rows:
+        return
+    found = [_Held(t, p, bool(i), s == LockScope.SHARED.value, u, h) for t, p, i, s, u, h in rows]
+    for path, subtree in wanted:
+        held = [lk for lk in found if lk.covers(path, subtree)]
+        mine = {lk.token for lk in held if lk.token in tokens and lk.user_id == actor.user_id}
+        for lk in held:
             if lk.token in mine:
                 continue
-            if lk.scope is LockScope.SHARED and any(
-                o.token in mine and o.path == lk.path for o in locks
-            ):
+            if lk.shared and any(o.token in mine and o.path == lk.path for o in held):
                 continue
             raise Locked(lk.path, lk.root_href)
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """A live lock as :func:`require` weighs it."""
+
+    token: str
+    path: str
+    infinite: bool
+    shared: bool
+    user_id: int
+    root_href: str
+
+    def covers(self, path: str, subtree: bool) -> bool:
+        """On ``path``, on a folder above it with depth infinity, or (``subtree``) below it."""
+        if self.path == path:
+            return True
+        if self.infinite and path.startswith(self.path + "/" if self.path else "/"):
+            return True
+        return subtree and self.path.startswith(path + "/")
 
 
 def drop_below(s: Session, space_id: int, path: str) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import delete, func, literal, select, union, update
+from sqlalchemy import delete, func, inspect, literal, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -194,6 +194,7 @@ NODE_COLUMNS = (
 _LIVE_NODE = (
     f"SELECT {NODE_COLUMNS} FROM nodes WHERE space_id = ? AND path = ? AND trashed_at IS NULL"
 )
+_IS_DIR = 4  # the index of is_dir in NODE_COLUMNS
 _CHILDREN = (
     f"SELECT {NODE_COLUMNS} FROM nodes WHERE parent_id = ? AND trashed_at IS NULL ORDER BY name"
 )
@@ -853,27 +854,31 @@ class FileService:
             self._lock_spaces(s, space_ids)
             yield s
 
-    @staticmethod
-    def _lock_spaces(s: Session, space_ids: Collection[int]) -> None:
+    def _lock_spaces(self, s: Session, space_ids: Collection[int]) -> None:
+        r = self.db.reader(s)
+        lock = " FOR NO KEY UPDATE" if r.postgres else ""
         for space_id in sorted(set(space_ids)):
-            s.execute(select(Space.id).where(Space.id == space_id).with_for_update(key_share=True))
+            r.one("SELECT id FROM spaces WHERE id = ?" + lock, space_id)
 
     def _charge(self, s: Session, space_id: int, delta: int) -> None:
-        """Add ``delta`` bytes to the usage of a space and its tenant, within their quotas."""
+        """Add ``delta`` bytes to the usage of a space and its tenant, within their quotas.
+
+        The caller holds the space's row (:meth:`_writing`). Plain SQL: this runs on every
+        write, and no ORM object of the transaction reads the counters again.
+        """
         if delta == 0:
             return
-        space = s.get_one(Space, space_id, with_for_update={"key_share": True})
+        r = self.db.reader(s)
         if delta > 0:
-            avail = self._available(s, space_id)
+            avail = self._usage(r, space_id)[1]
             if avail is not None and delta > avail:
                 raise QuotaExceeded(delta, avail, "storage")
-        s.execute(
-            update(Space).where(Space.id == space_id).values(used_bytes=Space.used_bytes + delta)
-        )
-        s.execute(
-            update(Tenant)
-            .where(Tenant.id == space.tenant_id)
-            .values(used_bytes=Tenant.used_bytes + delta)
+        r.run("UPDATE spaces SET used_bytes = used_bytes + ? WHERE id = ?", delta, space_id)
+        r.run(
+            "UPDATE tenants SET used_bytes = used_bytes + ?"
+            " WHERE id = (SELECT tenant_id FROM spaces WHERE id = ?)",
+            delta,
+            space_id,
         )
 
     def _touch_ancestors(
@@ -885,24 +890,50 @@ class FileService:
         *,
         parent_mtime: datetime | None = None,
     ) -> None:
-        """New etags (and sizes) for every folder above ``path``: one statement."""
+        """New etags (and sizes) for every folder above ``path``: one statement.
+
+        Plain SQL (every write does this); folders of the chain that the session holds
+        are expired, so that they read the new values should anyone look again.
+        """
         above = paths.ancestors(path)
         if not above:
             return
-        values: dict[str, object] = {"etag": new_etag()}
-        if size_delta:
-            values["size"] = Node.size + size_delta
-        s.execute(
-            update(Node)
-            .where(Node.space_id == space_id, Node.path.in_(above), Node.trashed_at.is_(None))
-            .values(**values)
+        r = self.db.reader(s)
+        r.run(
+            "UPDATE nodes SET etag = ?, size = size + ?"
+            f" WHERE space_id = ? AND path IN ({marks(len(above))}) AND trashed_at IS NULL",
+            new_etag(),
+            size_delta,
+            space_id,
+            *above,
         )
         if parent_mtime is not None:
-            s.execute(
-                update(Node)
-                .where(Node.space_id == space_id, Node.path == above[-1], Node.trashed_at.is_(None))
-                .values(mtime=parent_mtime)
+            r.run(
+                "UPDATE nodes SET mtime = ? WHERE space_id = ? AND path = ? AND trashed_at IS NULL",
+                r.bind_ts(parent_mtime),
+                space_id,
+                above[-1],
             )
+        chain = set(above)
+        for obj in list(s.identity_map.values()):
+            if isinstance(obj, Node):
+                held = inspect(obj).dict
+                if held.get("space_id") == space_id and held.get("path") in chain:
+                    s.expire(obj, ["etag", "size", "mtime"])
+
+    @staticmethod
+    def _read_parent(r: Reader, loc: Location) -> int:
+        """:meth:`_parent`'s check in plain SQL; returns the parent's id."""
+        row = r.one(
+            "SELECT id, is_dir FROM nodes WHERE space_id = ? AND path = ? AND trashed_at IS NULL",
+            loc.space_id,
+            paths.parent_and_name(loc.path)[0],
+        )
+        if row is None:
+            raise ParentMissing()
+        if not row[1]:
+            raise ParentMissing("the parent is a file")
+        return int(row[0])
 
     def _parent(self, s: Session, loc: Location) -> Node:
         parent_path, _ = paths.parent_and_name(loc.path)
@@ -1001,21 +1032,22 @@ class FileService:
             raise IsCollection()
         if not loc.perms & (Perm.CREATE | Perm.UPDATE):
             raise ReadOnly()
-        with self.db.read() as s:
-            self._parent(s, loc)
-            node = self._node(s, loc.space_id, loc.path)
+        with self.db.hot() as r:
+            self._read_parent(r, loc)
+            row = r.one(_LIVE_NODE, loc.space_id, loc.path)
+            node = NodeRow.of(r, row) if row is not None else None
             if node is not None and node.is_dir:
                 raise IsCollection()
             self._require(loc, Perm.UPDATE if node is not None else Perm.CREATE)
             self._check_conditions(node, if_match, if_none_match)
             if actor is not None:
-                self._require_unlocked(s, actor, loc, node is None, tokens)
-            avail = self._available(s, loc.space_id)
+                locks.require(r, actor, loc.space_id, self._lock_targets(loc, node is None), tokens)
+            avail = self._usage(r, loc.space_id)[1]
             old = node.size if node is not None else 0
             limit = None if avail is None else avail + old
             if length is not None and limit is not None and length > limit:
                 raise QuotaExceeded(length - old, avail or 0, "storage")
-            key = self.keys.data_key(self.db.reader(s), loc.tenant_id)
+            key = self.keys.data_key(r, loc.tenant_id)
         writer = self.blobs.writer(key, uuid.uuid4().hex)
         return Upload(
             loc,
@@ -1038,14 +1070,28 @@ class FileService:
         *,
         subtree: bool = False,
     ) -> None:
+        locks.require(
+            self.db.reader(s),
+            actor,
+            loc.space_id,
+            self._lock_targets(loc, creating, subtree),
+            tokens,
+        )
+
+    @staticmethod
+    def _lock_targets(
+        loc: Location, creating: bool, subtree: bool = False
+    ) -> list[tuple[str, bool]]:
         """Writing a resource needs its locks; adding or removing one needs its folder's."""
         targets = [(loc.path, subtree)]
         if creating or subtree:
             targets.append((paths.parent_and_name(loc.path)[0], False))
-        locks.require(s, actor, loc.space_id, targets, tokens)
+        return targets
 
     @staticmethod
-    def _check_conditions(node: Node | None, if_match: str | None, if_none_match: bool) -> None:
+    def _check_conditions(
+        node: Node | NodeRow | None, if_match: str | None, if_none_match: bool
+    ) -> None:
         if if_none_match and node is not None:
             raise PreconditionFailed("the file exists already")
         if if_match is not None and (node is None or (if_match != "*" and if_match != node.etag)):
@@ -1077,10 +1123,12 @@ class FileService:
         garbage: list[str] = []
         try:
             with self._writing(loc.space_id) as s:
-                parent = self._parent(s, loc)
-                node = self._node(s, loc.space_id, loc.path)
-                if node is not None and node.is_dir:
+                r = self.db.reader(s)
+                parent_id = self._read_parent(r, loc)
+                found = r.one(_LIVE_NODE, loc.space_id, loc.path)
+                if found is not None and found[_IS_DIR]:
                     raise IsCollection()
+                node = s.get_one(Node, found[0]) if found is not None else None
                 need = Perm.UPDATE if node is not None else Perm.CREATE
                 self._require(loc, need)
                 self._recheck(s, actor, loc, need)
@@ -1097,7 +1145,7 @@ class FileService:
                 if node is None:
                     node = Node(
                         space_id=loc.space_id,
-                        parent_id=parent.id,
+                        parent_id=parent_id,
                         path=loc.path,
                         name=paths.parent_and_name(loc.path)[1],
                         is_dir=False,
