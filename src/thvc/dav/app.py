@@ -24,7 +24,7 @@ from thvc.dav import (
     put,
     responses,
 )
-from thvc.dav.context import DavContext, NoTree, Resolved, Resolver, run
+from thvc.dav.context import DavContext, Early, NoTree, Prefetch, Resolved, Resolver, run
 from thvc.dav.errors import CHALLENGE, to_response
 from thvc.dav.ifheader import State, evaluate, parse_if, submitted_tokens
 from thvc.errors import BadRequest, NotAuthenticated, PreconditionFailed, ThvcError
@@ -48,6 +48,10 @@ HANDLERS: dict[str, Handler] = {
     "LOCK": lock.do_LOCK,
     "UNLOCK": lock.do_UNLOCK,
 }
+
+
+# The reads a method starts with, done where the URL is resolved (see Early).
+PREFETCH: dict[str, Prefetch] = {"GET": get.prefetch_GET, "HEAD": get.prefetch_HEAD}
 
 
 def credentials(request: Request) -> tuple[str, str, str | None]:
@@ -106,12 +110,15 @@ class UserTrees:
         self.files = files
         self.login_in_url = login_in_url
 
-    async def resolve(self, request: Request, rest: bytes) -> Resolved:
+    async def resolve(
+        self, request: Request, rest: bytes, prefetch: Prefetch | None = None
+    ) -> Resolved:
         user, secret, client = credentials(request)
 
-        # Authentication and resolution in one trip to the thread pool: every
-        # request makes both, and each trip costs a context switch.
-        def find() -> tuple[Principal, str, Location]:
+        # Authentication, resolution and the method's first read in one trip to the
+        # thread pool: every request makes the first two, and each trip costs a
+        # context switch.
+        def find() -> tuple[Principal, str, Location, Early | None]:
             actor = self.accounts.authenticate(user, secret, client=client)
             segments = paths.segments_from_url(rest)  # after: no path errors for strangers
             if not self.login_in_url:
@@ -120,9 +127,11 @@ class UserTrees:
                 raise NoTree("name a user: /files/USER@TENANT/")
             else:
                 login, inner = segments[0], segments[1:]
-            return actor, login, self.files.locate(actor, login, inner)
+            loc = self.files.locate(actor, login, inner)
+            early = Early.of(prefetch, self.files, loc) if prefetch is not None else None
+            return actor, login, loc, early
 
-        actor, login, loc = await run(find)
+        actor, login, loc, early = await run(find)
 
         async def locate(other: bytes) -> Location:
             if not self.login_in_url:
@@ -135,7 +144,7 @@ class UserTrees:
                 raise BadRequest("the URL names no user")
             return await run(self.files.locate, actor, named[0], paths.segments_from_url(tail))
 
-        return Resolved(actor, login, loc, locate)
+        return Resolved(actor, login, loc, locate, early=early)
 
 
 class DavApp:
@@ -177,8 +186,11 @@ class DavApp:
                 )
             raw = request.scope.get("raw_path") or request.scope["path"].encode()
             raw = raw.split(b"?", 1)[0]
+            if_value = request.headers.get("if")
+            # An If header is evaluated before the method: no read ahead of it.
+            prefetch = PREFETCH.get(method) if if_value is None else None
             try:
-                found = await self.resolver.resolve(request, raw[len(self.prefix) :])
+                found = await self.resolver.resolve(request, raw[len(self.prefix) :], prefetch)
             except NoTree:
                 if method == "OPTIONS":
                     return await options.do_OPTIONS_bare()
@@ -194,8 +206,8 @@ class DavApp:
                 login_in_url=self.login_in_url,
                 locator=found.locate,
                 hidden=found.hidden,
+                early=found.early,
             )
-            if_value = request.headers.get("if")
             if if_value is not None:
                 ctx = await check_if(ctx, if_value)
             response = await handler(ctx)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from email.utils import parsedate_to_datetime
+from typing import cast
 
 from starlette.responses import Response, StreamingResponse
 
@@ -10,7 +11,7 @@ from thvc.dav import responses
 from thvc.dav.context import DavContext, etag_header, run, strip_etag
 from thvc.dav.xml import http_date
 from thvc.files.errors import IsCollection
-from thvc.files.services import Entry
+from thvc.files.services import Entry, FileService, Location, ReadHandle
 from thvc.http.ranges import MalformedRange, RangeNotSatisfiable, parse_range
 
 
@@ -50,9 +51,20 @@ def check_preconditions(ctx: DavContext, entry: Entry) -> int | None:
 SMALL = 64 << 10
 
 
+def prefetch_GET(files: FileService, loc: Location) -> tuple[ReadHandle, bytes | None]:
+    return files.open_small(loc, SMALL)
+
+
+def prefetch_HEAD(files: FileService, loc: Location) -> tuple[ReadHandle, bytes | None]:
+    return files.open_small(loc, 0)
+
+
 async def do_GET(ctx: DavContext, *, head: bool = False) -> Response:
     try:
-        handle, small = await run(ctx.files.open_small, ctx.loc, 0 if head else SMALL)
+        if ctx.early is not None:
+            handle, small = cast(tuple[ReadHandle, bytes | None], ctx.early.get())
+        else:
+            handle, small = await run(ctx.files.open_small, ctx.loc, 0 if head else SMALL)
     except IsCollection:
         entry = await run(ctx.files.stat, ctx.loc)
         return responses.empty(

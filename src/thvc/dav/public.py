@@ -33,7 +33,7 @@ from starlette.types import Message, Receive, Scope, Send
 from thvc.accounts.services import AccountService
 from thvc.dav import responses
 from thvc.dav.app import DavApp
-from thvc.dav.context import NoTree, Resolved, run
+from thvc.dav.context import NoTree, Prefetch, Resolved, run
 from thvc.dav.errors import to_response
 from thvc.errors import Forbidden, NotAuthenticated
 from thvc.files import paths
@@ -76,7 +76,10 @@ class LinkTrees:
         self.files = files
         self.token_in_url = token_in_url
 
-    async def resolve(self, request: Request, rest: bytes) -> Resolved:
+    async def resolve(
+        self, request: Request, rest: bytes, prefetch: Prefetch | None = None
+    ) -> Resolved:
+        # A link's resolution takes several trips already: ``prefetch`` is not run.
         credentials = _basic(request)
         if self.token_in_url:
             head, _, tail = rest.lstrip(b"/").partition(b"/")

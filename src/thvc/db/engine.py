@@ -7,13 +7,14 @@ upgrade; read transactions stay deferred so readers never wait for writers.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from thvc.db.hot import Reader, ReaderFactory, session_reader
 from thvc.settings import Settings
@@ -44,7 +45,11 @@ def _make_engine(url: str) -> Engine:
                 conn.exec_driver_sql("BEGIN")
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # Kept open: as many as the thread pool runs requests at once (anyio's 40), so that a
+    # burst does not open and close connections (each one a new PostgreSQL backend).
+    # No ping per checkout: a request checks out several, and each ping is a round trip;
+    # a lost server is noticed on its first statement instead (Database._lost).
+    return create_engine(url, pool_size=40, max_overflow=10, pool_timeout=60)
 
 
 class Database:
@@ -58,6 +63,15 @@ class Database:
             self.engine.execution_options(thvc_write=True), expire_on_commit=False
         )
         self._readers = ReaderFactory(self.engine.dialect)
+        # SQLite lets one transaction write at a time; the others wait in its busy
+        # handler, which sleeps in steps of up to 100 ms and so leaves the database idle
+        # while writers queue (logins and uploads of a few thousand sync clients). Within
+        # the process they queue here instead and start the moment the last one ends;
+        # the busy timeout still orders writers of other processes. Reentrant: a write
+        # inside a write would wait for itself.
+        self._one_writer: AbstractContextManager[object] = (
+            threading.RLock() if self.is_sqlite else nullcontext()
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -66,7 +80,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session whose transaction commits on success and rolls back on error."""
-        with self._writer.begin() as session:
+        with self._one_writer, self._writer.begin() as session:
             yield session
 
     @contextmanager
@@ -83,17 +97,41 @@ class Database:
     def hot(self) -> Iterator[Reader]:
         """A read snapshot for the per-request reads of :mod:`thvc.db.hot`.
 
-        The DBAPI connection comes from the engine's pool and goes back to it rolled
-        back: nothing read here can be written.
+        The DBAPI connection comes from the engine's pool and goes back to it; its
+        :class:`Reader` refuses to write. On SQLite the block is one read transaction
+        (one snapshot). On PostgreSQL it runs without a transaction: at READ COMMITTED
+        each statement takes its own snapshot inside one too, and BEGIN and ROLLBACK
+        were two of a small request's few round trips.
         """
         conn = self.engine.raw_connection()
+        driver: Any = conn.dbapi_connection
+        cursor: Any = None
         try:
-            cursor = conn.cursor()
             if self.is_sqlite:
+                cursor = conn.cursor()
                 cursor.execute("BEGIN")  # one snapshot for every statement of the block
-            yield self._readers(cursor)
+            else:
+                driver.autocommit = True
+                cursor = conn.cursor()
+            yield self._readers(cursor, writable=False)
+        except self.engine.dialect.loaded_dbapi.Error as exc:
+            if self.engine.dialect.is_disconnect(exc, driver, cursor):
+                self._lost(conn)
+            raise
         finally:
+            if not self.is_sqlite and conn.is_valid:
+                try:
+                    driver.autocommit = False
+                except Exception:
+                    conn.invalidate()  # never back into the pool without transactions
             conn.close()  # the pool rolls back on return
+
+    def _lost(self, conn: PoolProxiedConnection) -> None:
+        """The server went away (a restart of PostgreSQL): every pooled connection is
+        as dead as this one. The pool is replaced, as SQLAlchemy does for the ORM's
+        statements; without a ping per checkout, only the requests under way fail."""
+        conn.invalidate()
+        self.engine.dispose()
 
     def reader(self, session: Session) -> Reader:
         """The same reads inside an ORM transaction, on its connection: they see what

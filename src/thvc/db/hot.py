@@ -35,7 +35,7 @@ def marks(n: int) -> str:
 class Reader:
     """A DBAPI cursor with the dialect's placeholders and datetime conversions."""
 
-    __slots__ = ("_cursor", "_pg", "_ts_in", "_ts_out")
+    __slots__ = ("_cursor", "_pg", "_ts_in", "_ts_out", "_writable")
 
     def __init__(
         self,
@@ -44,8 +44,10 @@ class Reader:
         pg: bool,
         ts_in: Callable[[Any], Any],
         ts_out: Callable[[Any], Any],
+        writable: bool = True,
     ) -> None:
         self._cursor = cursor
+        self._writable = writable
         self._pg = pg
         self._ts_in = ts_in
         self._ts_out = ts_out
@@ -73,8 +75,11 @@ class Reader:
         """A statement without rows (an UPDATE, say); returns the rows it changed.
 
         Only for columns no ORM object of the session holds (or will read again):
-        the session does not see what this changes.
+        the session does not see what this changes. Refused outside a write transaction
+        (:meth:`thvc.db.engine.Database.hot`: on PostgreSQL it runs without one).
         """
+        if not self._writable:
+            raise RuntimeError("a read snapshot does not write")
         self._cursor.execute(sql.replace("?", "%s") if self._pg else sql, params)
         return int(self._cursor.rowcount)
 
@@ -111,8 +116,10 @@ class ReaderFactory:
         self._ts_in = column.bind_processor(dialect) or _same
         self._ts_out = column.result_processor(dialect, None) or _same
 
-    def __call__(self, cursor: Any) -> Reader:
-        return Reader(cursor, pg=self._pg, ts_in=self._ts_in, ts_out=self._ts_out)
+    def __call__(self, cursor: Any, *, writable: bool = True) -> Reader:
+        return Reader(
+            cursor, pg=self._pg, ts_in=self._ts_in, ts_out=self._ts_out, writable=writable
+        )
 
 
 def _same(value: Any) -> Any:

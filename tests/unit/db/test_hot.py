@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from thvc.accounts.models import LoginThrottle
@@ -37,11 +38,52 @@ def test_a_reader_in_a_write_transaction_sees_its_unflushed_changes(svc: Service
 def test_a_hot_snapshot_writes_nothing_and_returns_its_connection(svc: Services) -> None:
     with svc.db.write() as s:
         s.add(LoginThrottle(key="k", failures=1, last_failure_at=datetime.now(UTC)))
-    for _ in range(3 * 40):  # more than the pool holds: each block gives its connection back
+    for _ in range(3 * 50):  # more than the pool holds: each block gives its connection back
         with svc.db.hot() as r:
             assert r.scalar("SELECT count(*) FROM login_throttle") == 1
-    with svc.db.hot() as r:
-        sql = "UPDATE login_throttle SET failures = 7 WHERE key = 'k'"
-        r._cursor.execute(sql)  # not what a Reader is for: it must not stick
+    with svc.db.hot() as r, pytest.raises(RuntimeError, match="does not write"):
+        r.run("UPDATE login_throttle SET failures = 7 WHERE key = 'k'")
     with svc.db.read() as s:
         assert s.get_one(LoginThrottle, "k").failures == 1
+
+    # The connections went back as the ORM needs them: a write that fails rolls back.
+    def failing_write() -> None:
+        with svc.db.write() as s:
+            s.get_one(LoginThrottle, "k").failures = 9
+            s.flush()
+            raise ZeroDivisionError
+
+    with pytest.raises(ZeroDivisionError):
+        failing_write()
+    with svc.db.read() as s:
+        assert s.get_one(LoginThrottle, "k").failures == 1
+
+
+def test_when_postgresql_drops_every_connection_one_read_fails_and_the_rest_reconnect(
+    svc: Services,
+) -> None:
+    if svc.db.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite has no server whose restart drops connections")
+    import psycopg
+
+    held = [svc.db.engine.raw_connection() for _ in range(4)]  # four pooled connections
+    for conn in held:
+        conn.close()
+    with svc.db.engine.connect() as c:
+        c.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        c.commit()
+    failures = 0
+    for _ in range(6):
+        try:
+            with svc.db.hot() as r:
+                assert r.scalar("SELECT 1") == 1
+        except psycopg.OperationalError:
+            failures += 1
+    # The first read on a dead connection fails (no ping per checkout) and replaces the
+    # pool: the others connect afresh instead of failing one dead connection at a time.
+    assert failures <= 1
+    with svc.db.read() as s:
+        assert s.scalar(select(1)) == 1
