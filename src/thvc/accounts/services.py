@@ -32,7 +32,7 @@ from thvc.accounts.passwords import (
 )
 from thvc.audit import AuditLog
 from thvc.db.engine import Database
-from thvc.db.hot import Reader, marks
+from thvc.db.hot import Batch, Later, Row, marks
 from thvc.db.types import utcnow
 from thvc.errors import (
     AlreadyExists,
@@ -440,17 +440,20 @@ class AccountService:
         # Hashed: a name or forwarded address of any length fits the key column.
         keys = [f"acct:{_digest(login)}", f"addr:{_digest(client or '-')}"]
         # One read snapshot, in plain SQL, for the common case: not throttled, credential
-        # cached (every request of a sync client).
+        # cached (every request of a sync client). Both reads travel together.
         with self.db.hot() as r:
-            blocked = self._throttled_for(r, keys, now)
-            if not blocked and not password_only:
-                hit = r.one(
+            with r.batch() as b:
+                throttled = self._throttled_for(b, keys, now)
+                cached = b.one(
                     _CACHED_CREDENTIAL,
                     key,
                     r.bind_ts(now),
                     UserState.ACTIVE.value,
                     TenantState.ACTIVE.value,
                 )
+            blocked = throttled.get()
+            if not blocked and not password_only:
+                hit = cached.get()
                 if hit is not None:
                     expires = r.ts(hit[5])
                     if expires is None or expires > now:
@@ -568,26 +571,30 @@ class AccountService:
     # Throttling for other secrets (link passwords): the same counters and delays.
     def throttle_wait(self, keys: list[str]) -> int:
         """Seconds until ``keys`` may try again (0: now)."""
-        with self.db.hot() as r:
-            return self._throttled_for(r, keys, utcnow())
+        with self.db.hot() as r, r.batch() as b:
+            return self._throttled_for(b, keys, utcnow()).get()
 
     def throttle_failure(self, s: Session, keys: list[str]) -> int:
         """Count a failure in the caller's transaction; returns the delay now imposed."""
         return self._record_failure(s, keys, utcnow())
 
     @staticmethod
-    def _throttled_for(r: Reader, keys: list[str], now: datetime) -> int:
+    def _throttled_for(b: Batch, keys: list[str], now: datetime) -> Later[int]:
         """Seconds until the account and the client address may try again (0: now)."""
-        blocked = r.all(
+        r = b.reader
+
+        def wait(blocked: list[Row]) -> int:
+            if not blocked:
+                return 0
+            until = max(t for (u,) in blocked if (t := r.ts(u)) is not None)
+            return max(1, math.ceil((until - now).total_seconds()))
+
+        return b.all(
             f"SELECT blocked_until FROM login_throttle WHERE key IN ({marks(len(keys))})"
             " AND blocked_until > ?",
             *keys,
             r.bind_ts(now),
-        )
-        if not blocked:
-            return 0
-        until = max(t for (b,) in blocked if (t := r.ts(b)) is not None)
-        return max(1, math.ceil((until - now).total_seconds()))
+        ).then(wait)
 
     def _record_failure(self, s: Session, keys: list[str], now: datetime) -> int:
         """Count a failure under each key; from the free allowance on, delays double."""
@@ -633,7 +640,8 @@ class AccountService:
         keys = [f"addr:{_digest(client or '-')}"]
         found: tuple[AppPassword, User, Tenant] | None = None
         with self.db.read() as s:
-            blocked = self._throttled_for(self.db.reader(s), keys, now)
+            with self.db.reader(s).batch() as b:
+                blocked = self._throttled_for(b, keys, now).get()
             if not blocked:
                 row = s.execute(
                     select(AppPassword, User, Tenant)

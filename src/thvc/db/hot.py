@@ -10,14 +10,20 @@ transaction, on the session's own connection (:meth:`thvc.db.engine.Database.rea
 Everything else stays with the ORM, and every write but two counters (the bytes a space and
 a tenant use) and the etags of a file's folders, which no ORM object of the transaction
 reads again.
+
+Reads that do not depend on each other go out together in a :class:`Batch`: on PostgreSQL
+one round trip for all of them (pipeline mode), so that a sync client's poll costs four
+round trips instead of nine.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
 
 from sqlalchemy import Dialect
 from sqlalchemy.orm import Session
@@ -25,6 +31,8 @@ from sqlalchemy.orm import Session
 from thvc.db.types import UTCDateTime
 
 Row = tuple[Any, ...]
+T = TypeVar("T")
+U = TypeVar("U")
 
 
 def marks(n: int) -> str:
@@ -67,6 +75,11 @@ class Reader:
         return row[0] if row is not None else None
 
     @property
+    def connection(self) -> Any:
+        """The DBAPI connection the reads run on."""
+        return self._cursor.connection
+
+    @property
     def postgres(self) -> bool:
         """PostgreSQL (row locks with ``FOR UPDATE``), not SQLite."""
         return self._pg
@@ -83,6 +96,10 @@ class Reader:
         self._cursor.execute(sql.replace("?", "%s") if self._pg else sql, params)
         return int(self._cursor.rowcount)
 
+    def batch(self) -> Batch:
+        """Reads that do not depend on each other, sent together (see :class:`Batch`)."""
+        return Batch(self)
+
     def ts(self, value: Any) -> datetime | None:
         """A datetime column's value as an aware UTC datetime, as the ORM would give it."""
         return self._ts_out(value) if value is not None else None
@@ -90,6 +107,99 @@ class Reader:
     def bind_ts(self, value: datetime) -> Any:
         """An aware datetime as a parameter compared with a datetime column."""
         return self._ts_in(value)
+
+
+class Later(Generic[T]):
+    """The result of a read in a :class:`Batch`: there once the batch has run."""
+
+    __slots__ = ("_batch", "_fetch", "_ready", "_value")
+
+    def __init__(self, batch: Batch, fetch: Callable[[], T]) -> None:
+        self._batch = batch
+        self._fetch = fetch
+        self._ready = False
+        self._value: T | None = None
+
+    def get(self) -> T:
+        """The value; runs the batch first if it has not run (one round trip for all)."""
+        if not self._ready:
+            self._batch.run()
+            self._value = self._fetch()
+            self._ready = True
+        return self._value  # type: ignore[return-value]  # set above (T may be None)
+
+    @classmethod
+    def known(cls, batch: Batch, value: T) -> Later[T]:
+        """A value that needs no read (a module with nothing to add to the batch)."""
+        return cls(batch, lambda: value)
+
+    def then(self, decode: Callable[[T], U]) -> Later[U]:
+        """The value passed through ``decode``, when it is asked for."""
+        return Later(self._batch, lambda: decode(self.get()))
+
+
+class Batch:
+    """Reads sent one after another without waiting for each answer.
+
+    Each statement of a request was a round trip to PostgreSQL: a switch to its backend
+    and back, which on a busy machine costs far more than the statement. Reads that do
+    not depend on each other's results are queued here and travel together in
+    PostgreSQL's pipeline mode: one round trip for all of them. A module adds its reads
+    and hands back :class:`Later` values, so reads of several modules share the trip.
+    On SQLite (in-process: no trip to save) each read runs as it is added.
+
+    Used as a context manager: leaving the block runs what is queued, so the
+    connection never goes back to the pool in pipeline mode, even after an error.
+    """
+
+    __slots__ = ("_pipeline", "_reader")
+
+    def __init__(self, reader: Reader) -> None:
+        self._reader = reader
+        self._pipeline: AbstractContextManager[Any] | None = None
+
+    @property
+    def reader(self) -> Reader:
+        """The reader the batch sends on (for its conversions: ``ts``, ``bind_ts``)."""
+        return self._reader
+
+    def all(self, sql: str, *params: Any) -> Later[list[Row]]:
+        r = self._reader
+        if not r.postgres:
+            return Later.known(self, r.all(sql, *params))
+        conn = r.connection
+        if self._pipeline is None:
+            self._pipeline = conn.pipeline()
+            self._pipeline.__enter__()
+        cursor = conn.cursor()
+        cursor.execute(sql.replace("?", "%s"), params)
+        return Later(self, lambda: list(cursor.fetchall()))
+
+    def one(self, sql: str, *params: Any) -> Later[Row | None]:
+        return self.all(sql, *params).then(_first)
+
+    def run(self) -> None:
+        """Send what is queued and wait for every answer (nothing to do on SQLite)."""
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:
+            pipeline.__exit__(None, None, None)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:
+            pipeline.__exit__(exc_type, exc, tb)
+
+    def __enter__(self) -> Self:
+        return self
+
+
+def _first(rows: list[Row]) -> Row | None:
+    return tuple(rows[0]) if rows else None
 
 
 def session_reader(session: Session) -> Reader:
@@ -131,4 +241,13 @@ def as_bool(value: Any) -> bool:
     return bool(value)
 
 
-__all__ = ["Reader", "ReaderFactory", "Row", "as_bool", "marks", "session_reader"]
+__all__ = [
+    "Batch",
+    "Later",
+    "Reader",
+    "ReaderFactory",
+    "Row",
+    "as_bool",
+    "marks",
+    "session_reader",
+]

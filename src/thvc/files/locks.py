@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from thvc.accounts.services import Principal
-from thvc.db.hot import Reader, marks
+from thvc.db.hot import Batch, Later, Reader, Row, marks
 from thvc.db.types import utcnow
 from thvc.errors import ThvcError
 from thvc.files import paths
@@ -107,22 +107,47 @@ def require(
     all targets, in plain SQL (:mod:`thvc.db.hot`).
     """
     wanted = list(targets)
+    with r.batch() as b:
+        found = held_on(b, space_id, wanted)
+    check(found.get(), actor, wanted, tokens)
+
+
+def held_on(b: Batch, space_id: int, targets: Iterable[tuple[str, bool]]) -> Later[list[_Held]]:
+    """The live locks that may bear on writing ``targets`` (see :func:`check`).
+
+    A resource's folder is among its ancestors: the locks read for writing a file
+    also decide adding it to its folder.
+    """
+    wanted = list(targets)
     exact = sorted({p for path, _ in wanted for p in (path, *paths.ancestors(path))})
     below = [paths.descendant_bounds(path) for path, subtree in wanted if subtree]
-    rows = r.all(
+    return b.all(
         "SELECT token, path, infinite, scope, user_id, root_href FROM locks"
         f" WHERE space_id = ? AND expires_at > ? AND (path IN ({marks(len(exact))})"
         + " OR (path > ? AND path < ?)" * len(below)
         + ")",
         space_id,
-        r.bind_ts(utcnow()),
+        b.reader.bind_ts(utcnow()),
         *exact,
         *(bound for pair in below for bound in pair),
-    )
-    if not rows:
+    ).then(_held)
+
+
+def _held(rows: list[Row]) -> list[_Held]:
+    return [_Held(t, p, bool(i), s == LockScope.SHARED.value, u, h) for t, p, i, s, u, h in rows]
+
+
+def check(
+    found: list[_Held],
+    actor: Principal,
+    targets: Iterable[tuple[str, bool]],
+    tokens: Collection[str],
+) -> None:
+    """:func:`require` on locks already read with :func:`held_on` (for the same targets,
+    or their resource's folder)."""
+    if not found:
         return
-    found = [_Held(t, p, bool(i), s == LockScope.SHARED.value, u, h) for t, p, i, s, u, h in rows]
-    for path, subtree in wanted:
+    for path, subtree in targets:
         held = [lk for lk in found if lk.covers(path, subtree)]
         mine = {lk.token for lk in held if lk.token in tokens and lk.user_id == actor.user_id}
         for lk in held:
@@ -168,12 +193,13 @@ def tokens_on(s: Session, space_id: int, path: str) -> set[str]:
 
 
 def for_listing(
-    r: Reader, space_id: int, folder: str, names: Sequence[str]
-) -> dict[str, list[LockInfo]]:
+    b: Batch, space_id: int, folder: str, names: Sequence[str]
+) -> Later[dict[str, list[LockInfo]]]:
     """Locks covering a folder and each of its children, in one query."""
     wanted = [*paths.ancestors(folder), folder] if folder else [""]
     lo, hi = paths.descendant_bounds(folder)
-    rows = r.all(
+    r = b.reader
+    return b.all(
         "SELECT token, path, infinite, scope, owner, timeout, expires_at, root_href FROM locks"
         f" WHERE space_id = ? AND expires_at > ? AND (path IN ({marks(len(wanted))})"
         " OR (path > ? AND path < ?))",
@@ -182,9 +208,13 @@ def for_listing(
         *wanted,
         lo,
         hi,
-    )
+    ).then(lambda rows: _by_path(r, rows, folder, names, set(wanted)))
+
+
+def _by_path(
+    r: Reader, rows: list[Row], folder: str, names: Sequence[str], above: set[str]
+) -> dict[str, list[LockInfo]]:
     out: dict[str, list[LockInfo]] = {p: [] for p in [folder, *(f"{folder}/{n}" for n in names)]}
-    above = set(wanted)
     for token, path, infinite, scope, owner, timeout, expires_at, root_href in rows:
         if path not in above and path not in out:
             continue  # deeper down: covers none of these

@@ -30,7 +30,7 @@ from thvc.accounts.services import Principal
 from thvc.audit import AuditLog
 from thvc.blobs import BlobInfo, BlobStore, BlobWriter, DataKey
 from thvc.db.engine import Database
-from thvc.db.hot import Reader, Row, marks
+from thvc.db.hot import Batch, Later, Reader, Row, marks
 from thvc.db.types import utcnow
 from thvc.errors import (
     AlreadyExists,
@@ -158,13 +158,13 @@ class Grants(Protocol):
     """What others have given the caller: received shares. ``thvc.sharing`` provides it
     (files may not import sharing); without it, there are only own and team spaces."""
 
-    def mounts(self, r: Reader, actor: Principal) -> list[Mount]: ...
+    def mounts(self, b: Batch, actor: Principal) -> Later[list[Mount]]: ...
 
     def current(self, s: Session, share_id: int, actor: Principal) -> Perm:
         """What a share grants now (Perm.NONE once revoked or expired)."""
         ...
 
-    def share_types(self, r: Reader, node_ids: Collection[int]) -> dict[int, tuple[int, ...]]:
+    def share_types(self, b: Batch, node_ids: Collection[int]) -> Later[dict[int, tuple[int, ...]]]:
         """For the owner's view: how each node is shared (Nextcloud's share type numbers)."""
         ...
 
@@ -174,14 +174,14 @@ class Grants(Protocol):
 
 
 class NoGrants:
-    def mounts(self, r: Reader, actor: Principal) -> list[Mount]:
-        return []
+    def mounts(self, b: Batch, actor: Principal) -> Later[list[Mount]]:
+        return Later.known(b, [])
 
     def current(self, s: Session, share_id: int, actor: Principal) -> Perm:
         return Perm.NONE
 
-    def share_types(self, r: Reader, node_ids: Collection[int]) -> dict[int, tuple[int, ...]]:
-        return {}
+    def share_types(self, b: Batch, node_ids: Collection[int]) -> Later[dict[int, tuple[int, ...]]]:
+        return Later.known(b, {})
 
     def leave(self, s: Session, share_id: int, actor: Principal) -> None:
         raise NodeNotFound()
@@ -195,8 +195,11 @@ _LIVE_NODE = (
     f"SELECT {NODE_COLUMNS} FROM nodes WHERE space_id = ? AND path = ? AND trashed_at IS NULL"
 )
 _IS_DIR = 4  # the index of is_dir in NODE_COLUMNS
-_CHILDREN = (
-    f"SELECT {NODE_COLUMNS} FROM nodes WHERE parent_id = ? AND trashed_at IS NULL ORDER BY name"
+# The children of the folder _LIVE_NODE finds (sent with it: one round trip).
+_CHILDREN_OF = (
+    f"SELECT {NODE_COLUMNS} FROM nodes WHERE parent_id ="
+    " (SELECT id FROM nodes WHERE space_id = ? AND path = ? AND trashed_at IS NULL)"
+    " AND trashed_at IS NULL ORDER BY name"
 )
 
 
@@ -537,25 +540,45 @@ class FileService:
                 detail={"user": user_login, "group": group, "role": role.value},
             )
 
-    def _mounts(self, r: Reader, actor: Principal, personal_id: int) -> tuple[Mount, ...]:
+    def _read_mounts(self, r: Reader, actor: Principal) -> tuple[int | None, tuple[Mount, ...]]:
+        """The user's personal space (None before their first request) and mounts.
+
+        Own space, team spaces and received shares are read together (one round trip).
+        """
+        with r.batch() as b:
+            own = b.one("SELECT id FROM spaces WHERE owner_id = ?", actor.user_id)
+            team_rows = b.all(
+                _TEAM_MOUNTS, SpaceKind.TEAM.value, actor.tenant_id, actor.user_id, actor.user_id
+            )
+            received = self.grants.mounts(b, actor)
+        row = own.get()
+        if row is None:
+            return None, ()
+        personal_id = int(row[0])
+        return personal_id, self._mounts(r, actor, team_rows.get(), received.get(), personal_id)
+
+    def _mounts(
+        self,
+        r: Reader,
+        actor: Principal,
+        team_rows: list[Row],
+        received: list[Mount],
+        personal_id: int,
+    ) -> tuple[Mount, ...]:
         """Team spaces and received shares, each under a name unique in the root.
 
         A team space hides an own entry of its name (as before); a received share
         never does: it gets the sharer's login, then a number, added to its name.
         """
-        rows = r.all(
-            _TEAM_MOUNTS, SpaceKind.TEAM.value, actor.tenant_id, actor.user_id, actor.user_id
-        )
         best: dict[int, Perm] = {}
         names: dict[int, str] = {}
-        for sid, name, role in rows:
+        for sid, name, role in team_rows:
             best[sid] = best.get(sid, Perm.NONE) | ROLE_PERMS[SpaceRole(role)]
             names[sid] = name
         teams = [
             Mount(names[sid], sid, actor.tenant_id, perms, MountKind.GROUP, owner=names[sid])
             for sid, perms in best.items()
         ]
-        received = self.grants.mounts(r, actor)
         if not received:
             return tuple(sorted(teams, key=lambda m: m.name))
         used = {m.name for m in teams} | set(self._root_names(r, personal_id))
@@ -589,12 +612,13 @@ class FileService:
         own = Perm.READ if actor.is_guest else Perm.all()
         # One read snapshot for the common case; the first request creates the space.
         with self.db.hot() as r:
-            personal_id = r.scalar("SELECT id FROM spaces WHERE owner_id = ?", actor.user_id)
-            mounts = self._mounts(r, actor, personal_id) if personal_id is not None else ()
+            personal_id, mounts = self._read_mounts(r, actor)
         if personal_id is None:
-            personal_id = self._personal_space(actor).id
+            self._personal_space(actor)
             with self.db.hot() as r:
-                mounts = self._mounts(r, actor, personal_id)
+                personal_id, mounts = self._read_mounts(r, actor)
+            if personal_id is None:
+                raise RuntimeError("the personal space was created but cannot be read")
         if segs:
             for m in mounts:
                 if m.name == segs[0]:
@@ -643,13 +667,6 @@ class FileService:
             raise NodeNotFound()
         return node
 
-    @staticmethod
-    def _read_node(r: Reader, loc: Location) -> NodeRow:
-        row = r.one(_LIVE_NODE, loc.space_id, loc.path)
-        if row is None:
-            raise NodeNotFound()
-        return NodeRow.of(r, row)
-
     def _entry(
         self,
         node: Node | NodeRow,
@@ -689,26 +706,127 @@ class FileService:
     def stat(self, loc: Location) -> Entry:
         self._require_read(loc)
         with self.db.hot() as r:
-            return self._stat(r, loc)
+            return self._describe(r, loc, children=False).entries[0]
 
-    def _stat(self, r: Reader, loc: Location) -> Entry:
-        node = self._read_node(r, loc)
-        types = self.grants.share_types(r, [node.id]).get(node.id, ())
+    def listing(self, loc: Location) -> tuple[Entry, list[Entry]]:
+        """A folder and its direct children: one query for the children, whatever their number."""
+        self._require_read(loc)
+        with self.db.hot() as r:
+            found = self._describe(r, loc, children=True)
+        return found.entries[0], found.entries[1:]
+
+    def describe(
+        self,
+        loc: Location,
+        *,
+        children: bool,
+        with_dead: bool = False,
+        with_quota: bool = False,
+        with_locks: bool = False,
+    ) -> Description:
+        """What a PROPFIND needs, read in one snapshot: the item (and its children),
+        and only as asked their dead properties, the quota and the locks."""
+        self._require_read(loc)
+        with self.db.hot() as r:
+            return self._describe(
+                r,
+                loc,
+                children=children,
+                with_dead=with_dead,
+                with_quota=with_quota,
+                with_locks=with_locks,
+            )
+
+    def _describe(
+        self,
+        r: Reader,
+        loc: Location,
+        *,
+        children: bool,
+        with_dead: bool = False,
+        with_quota: bool = False,
+        with_locks: bool = False,
+    ) -> Description:
+        """:meth:`describe` in two round trips: the item with its children, then what
+        the answer adds to them (share types, mount roots, dead properties, quota, locks).
+        A third only for dead properties of mounted spaces and shares in a user's root."""
+        # Children of a file or of a folder one may not read: none (a file drop).
+        listing = children and bool(loc.perms & Perm.READ)
+        with r.batch() as b:
+            found = b.one(_LIVE_NODE, loc.space_id, loc.path)
+            kid_rows = b.all(_CHILDREN_OF, loc.space_id, loc.path) if listing else None
+        row = found.get()
+        if row is None:
+            raise NodeNotFound()
+        node = NodeRow.of(r, row)
+        rows = [NodeRow.of(r, k) for k in kid_rows.get()] if kid_rows is not None else []
+        ids = [node.id, *(n.id for n in rows)]
+        with r.batch() as b:
+            types = self.grants.share_types(b, ids)
+            roots = self._mount_roots(b, loc.mounts) if loc.mounts else None
+            dead = self._dead_properties(b, ids) if with_dead else None
+            usage = self._usage_of(b, loc.space_id) if with_quota else None
+            held = (
+                locks.for_listing(b, loc.space_id, loc.path, [n.name for n in rows])
+                if with_locks
+                else None
+            )
+        kinds = types.get()
         me = self._entry(
-            node, loc, name=loc.segments[-1] if loc.segments else "", share_types=types
+            node,
+            loc,
+            name=loc.segments[-1] if loc.segments else "",
+            share_types=kinds.get(node.id, ()),
         )
-        if loc.mounts:
-            me = self._with_mounts_etag(me, self._mount_roots(r, loc.mounts))
-        return me
+        kids = [
+            self._entry(n, loc, segments=(*loc.segments, n.name), share_types=kinds.get(n.id, ()))
+            for n in rows
+        ]
+        props = dead.get() if dead is not None else {}
+        held_now = held.get() if held is not None else {}
+        if roots is not None:
+            mounted_roots = roots.get()
+            me = self._with_mounts_etag(me, mounted_roots)
+            if listing:
+                mounted = self._mounted_entries(loc, mounted_roots)
+                shadowed = {m.name for m in mounted}
+                kids = [k for k in kids if k.name not in shadowed] + mounted
+                for name in shadowed:
+                    held_now.pop(f"{loc.path}/{name}", None)  # an own item the mount hides
+                if with_dead and mounted:
+                    with r.batch() as b:
+                        more = self._dead_properties(b, [m.id for m in mounted])
+                    props.update(more.get())
+        return Description([me, *kids], props, usage.get() if usage is not None else None, held_now)
+
+    def _mounted_entries(self, loc: Location, roots: dict[tuple[int, str], NodeRow]) -> list[Entry]:
+        """The team spaces and shares in a user's root, as entries of the root."""
+        mounted = []
+        for m in loc.mounts:
+            root = roots.get((m.space_id, m.base))
+            if root is None:
+                continue  # the shared item is in its owner's trash
+            mloc = Location(
+                loc.login,
+                (m.name,),
+                m.space_id,
+                m.tenant_id,
+                m.base,
+                m.perms,
+                mount=m,
+                owner=m.owner,
+            )
+            mounted.append(self._entry(root, mloc, name=m.name))
+        return mounted
 
     @staticmethod
-    def _mount_roots(r: Reader, mounts: Sequence[Mount]) -> dict[tuple[int, str], NodeRow]:
+    def _mount_roots(b: Batch, mounts: Sequence[Mount]) -> Later[dict[tuple[int, str], NodeRow]]:
         which = " OR ".join(["(space_id = ? AND path = ?)"] * len(mounts))
-        rows = r.all(
+        r = b.reader
+        return b.all(
             f"SELECT {NODE_COLUMNS} FROM nodes WHERE trashed_at IS NULL AND ({which})",
             *(v for m in mounts for v in (m.space_id, m.base)),
-        )
-        return {(n.space_id, n.path): n for n in (NodeRow.of(r, row) for row in rows)}
+        ).then(lambda rows: {(n.space_id, n.path): n for n in (NodeRow.of(r, x) for x in rows)})
 
     @staticmethod
     def _with_mounts_etag(root: Entry, mounts: dict[tuple[int, str], NodeRow]) -> Entry:
@@ -718,52 +836,6 @@ class FileService:
         return dataclasses.replace(
             root, etag=hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
         )
-
-    def listing(self, loc: Location) -> tuple[Entry, list[Entry]]:
-        """A folder and its direct children: one query for the children, whatever their number."""
-        self._require_read(loc)
-        with self.db.hot() as r:
-            return self._listing(r, loc)
-
-    def _listing(self, r: Reader, loc: Location) -> tuple[Entry, list[Entry]]:
-        node = self._read_node(r, loc)
-        if not node.is_dir or not loc.perms & Perm.READ:
-            me = self._entry(node, loc, name=loc.segments[-1] if loc.segments else "")
-            return me, []
-        rows = [NodeRow.of(r, row) for row in r.all(_CHILDREN, node.id)]
-        types = self.grants.share_types(r, [node.id, *(n.id for n in rows)])
-        me = self._entry(
-            node,
-            loc,
-            name=loc.segments[-1] if loc.segments else "",
-            share_types=types.get(node.id, ()),
-        )
-        kids = [
-            self._entry(n, loc, segments=(*loc.segments, n.name), share_types=types.get(n.id, ()))
-            for n in rows
-        ]
-        if loc.mounts:
-            roots = self._mount_roots(r, loc.mounts)
-            me = self._with_mounts_etag(me, roots)
-            mounted = []
-            for m in loc.mounts:
-                root = roots.get((m.space_id, m.base))
-                if root is None:
-                    continue  # the shared item is in its owner's trash
-                mloc = Location(
-                    loc.login,
-                    (m.name,),
-                    m.space_id,
-                    m.tenant_id,
-                    m.base,
-                    m.perms,
-                    mount=m,
-                    owner=m.owner,
-                )
-                mounted.append(self._entry(root, mloc, name=m.name))
-            shadowed = {m.name for m in mounted}
-            kids = [k for k in kids if k.name not in shadowed] + mounted
-        return me, kids
 
     def unused_name(self, folder: Location, name: str) -> str:
         """``name``, or ``name (2).ext``, ``name (3).ext``…: the first that is free in
@@ -776,56 +848,45 @@ class FileService:
                 candidate = f"{stem} ({n}){dot}{ext}"
             return candidate
 
-    def describe(
-        self,
-        loc: Location,
-        *,
-        children: bool,
-        with_dead: bool = False,
-        with_quota: bool = False,
-        with_locks: bool = False,
-    ) -> Description:
-        """What a PROPFIND needs, read in one transaction: the item (and its children),
-        and only as asked their dead properties, the quota and the locks."""
-        self._require_read(loc)
-        with self.db.hot() as r:
-            if children:
-                me, kids = self._listing(r, loc)
-                entries = [me, *kids]
-            else:
-                entries = [self._stat(r, loc)]
-            props = self._dead_properties(r, [e.id for e in entries]) if with_dead else {}
-            used = self._usage(r, loc.space_id) if with_quota else None
-            held: dict[str, list[locks.LockInfo]] = {}
-            if with_locks:
-                names = [e.name for e in entries[1:] if not e.is_mount]
-                held = locks.for_listing(r, loc.space_id, loc.path, names)
-        return Description(entries, props, used, held)
-
     @staticmethod
-    def _dead_properties(r: Reader, node_ids: Sequence[int]) -> dict[int, list[DeadValue]]:
-        out: dict[int, list[DeadValue]] = {}
-        # In batches: SQLite allows some thousands of parameters per statement.
-        for i in range(0, len(node_ids), 500):
-            batch = node_ids[i : i + 500]
-            for node_id, ns, name, value in r.all(
+    def _dead_properties(b: Batch, node_ids: Sequence[int]) -> Later[dict[int, list[DeadValue]]]:
+        parts = [
+            b.all(
                 "SELECT node_id, namespace, name, value FROM dead_properties"
-                f" WHERE node_id IN ({marks(len(batch))})",
-                *batch,
-            ):
-                out.setdefault(node_id, []).append(DeadValue(ns, name, value))
-        return out
+                f" WHERE node_id IN ({marks(len(part))})",
+                *part,
+            )
+            # In parts: SQLite allows some thousands of parameters per statement.
+            for part in (node_ids[i : i + 500] for i in range(0, len(node_ids), 500))
+        ]
+
+        def collect() -> dict[int, list[DeadValue]]:
+            out: dict[int, list[DeadValue]] = {}
+            for part in parts:
+                for node_id, ns, name, value in part.get():
+                    out.setdefault(node_id, []).append(DeadValue(ns, name, value))
+            return out
+
+        return Later(b, collect)
 
     def quota(self, loc: Location) -> tuple[int, int | None]:
         """(bytes used, bytes available or None for unlimited) where ``loc`` lies."""
         with self.db.hot() as r:
             return self._usage(r, loc.space_id)
 
-    @staticmethod
-    def _usage(r: Reader, space_id: int) -> tuple[int, int | None]:
+    @classmethod
+    def _usage(cls, r: Reader, space_id: int) -> tuple[int, int | None]:
         """(bytes used, bytes available or None) of a space, within its owner's and its
         tenant's quotas."""
-        row = r.one(_USAGE, space_id)
+        return cls._usage_from(r.one(_USAGE, space_id))
+
+    @classmethod
+    def _usage_of(cls, b: Batch, space_id: int) -> Later[tuple[int, int | None]]:
+        """:meth:`_usage` as part of a batch."""
+        return b.one(_USAGE, space_id).then(cls._usage_from)
+
+    @staticmethod
+    def _usage_from(row: Row | None) -> tuple[int, int | None]:
         if row is None:
             raise NodeNotFound()
         kind, space_quota, used, user_quota, tenant_quota, tenant_used = row
@@ -922,18 +983,21 @@ class FileService:
                     s.expire(obj, ["etag", "size", "mtime"])
 
     @staticmethod
-    def _read_parent(r: Reader, loc: Location) -> int:
-        """:meth:`_parent`'s check in plain SQL; returns the parent's id."""
-        row = r.one(
+    def _parent_of(b: Batch, loc: Location) -> Later[int]:
+        """:meth:`_parent`'s check in plain SQL, as part of a batch; the parent's id."""
+
+        def check(row: Row | None) -> int:
+            if row is None:
+                raise ParentMissing()
+            if not row[1]:
+                raise ParentMissing("the parent is a file")
+            return int(row[0])
+
+        return b.one(
             "SELECT id, is_dir FROM nodes WHERE space_id = ? AND path = ? AND trashed_at IS NULL",
             loc.space_id,
             paths.parent_and_name(loc.path)[0],
-        )
-        if row is None:
-            raise ParentMissing()
-        if not row[1]:
-            raise ParentMissing("the parent is a file")
-        return int(row[0])
+        ).then(check)
 
     def _parent(self, s: Session, loc: Location) -> Node:
         parent_path, _ = paths.parent_and_name(loc.path)
@@ -970,14 +1034,21 @@ class FileService:
         if not loc.perms & Perm.READ:
             raise NodeNotFound()
         with self.db.hot() as r:
-            node = self._read_node(r, loc)
+            with r.batch() as b:  # one round trip
+                found = b.one(_LIVE_NODE, loc.space_id, loc.path)
+                key = self.keys.data_key_of(b, loc.tenant_id)
+            row = found.get()
+            if row is None:
+                raise NodeNotFound()
+            node = NodeRow.of(r, row)
             if node.is_dir:
                 raise IsCollection()
             assert node.blob_id is not None
-            key = self.keys.data_key(r, loc.tenant_id)
             # A link to a single file is a Location without segments: the node names it.
             name = loc.segments[-1] if loc.segments else node.name
-            return ReadHandle(self._entry(node, loc, name=name), key, node.blob_id, loc.tenant_id)
+            return ReadHandle(
+                self._entry(node, loc, name=name), key.get(), node.blob_id, loc.tenant_id
+            )
 
     def open_small(self, loc: Location, limit: int) -> tuple[ReadHandle, bytes | None]:
         """:meth:`open_read`, and the whole content when it is at most ``limit`` bytes.
@@ -1033,21 +1104,29 @@ class FileService:
         if not loc.perms & (Perm.CREATE | Perm.UPDATE):
             raise ReadOnly()
         with self.db.hot() as r:
-            self._read_parent(r, loc)
-            row = r.one(_LIVE_NODE, loc.space_id, loc.path)
+            # Everything the checks read, in one round trip.
+            with r.batch() as b:
+                parent = self._parent_of(b, loc)
+                found = b.one(_LIVE_NODE, loc.space_id, loc.path)
+                held = locks.held_on(b, loc.space_id, self._lock_targets(loc, True))
+                usage = self._usage_of(b, loc.space_id)
+                data_key = self.keys.data_key_of(b, loc.tenant_id)
+            parent.get()
+            row = found.get()
             node = NodeRow.of(r, row) if row is not None else None
             if node is not None and node.is_dir:
                 raise IsCollection()
             self._require(loc, Perm.UPDATE if node is not None else Perm.CREATE)
             self._check_conditions(node, if_match, if_none_match)
             if actor is not None:
-                locks.require(r, actor, loc.space_id, self._lock_targets(loc, node is None), tokens)
-            avail = self._usage(r, loc.space_id)[1]
+                targets = self._lock_targets(loc, node is None)
+                locks.check(held.get(), actor, targets, tokens)
+            avail = usage.get()[1]
             old = node.size if node is not None else 0
             limit = None if avail is None else avail + old
             if length is not None and limit is not None and length > limit:
                 raise QuotaExceeded(length - old, avail or 0, "storage")
-            key = self.keys.data_key(r, loc.tenant_id)
+            key = data_key.get()
         writer = self.blobs.writer(key, uuid.uuid4().hex)
         return Upload(
             loc,
@@ -1123,9 +1202,12 @@ class FileService:
         garbage: list[str] = []
         try:
             with self._writing(loc.space_id) as s:
-                r = self.db.reader(s)
-                parent_id = self._read_parent(r, loc)
-                found = r.one(_LIVE_NODE, loc.space_id, loc.path)
+                with self.db.reader(s).batch() as b:  # one round trip
+                    parent = self._parent_of(b, loc)
+                    live = b.one(_LIVE_NODE, loc.space_id, loc.path)
+                    held = locks.held_on(b, loc.space_id, self._lock_targets(loc, True))
+                parent_id = parent.get()
+                found = live.get()
                 if found is not None and found[_IS_DIR]:
                     raise IsCollection()
                 node = s.get_one(Node, found[0]) if found is not None else None
@@ -1133,7 +1215,8 @@ class FileService:
                 self._require(loc, need)
                 self._recheck(s, actor, loc, need)
                 self._check_conditions(node, upload.if_match, upload.if_none_match)
-                self._require_unlocked(s, actor, loc, node is None, upload.tokens)
+                targets = self._lock_targets(loc, node is None)
+                locks.check(held.get(), actor, targets, upload.tokens)
                 s.add(
                     Blob(
                         id=info.blob_id, tenant_id=loc.tenant_id, size=info.size, sha256=info.sha256
@@ -1865,8 +1948,8 @@ class FileService:
 
     def locks_for(self, loc: Location, names: Sequence[str]) -> dict[str, list[locks.LockInfo]]:
         """Active locks of a folder and its listed children (for lockdiscovery)."""
-        with self.db.hot() as r:
-            return locks.for_listing(r, loc.space_id, loc.path, names)
+        with self.db.hot() as r, r.batch() as b:
+            return locks.for_listing(b, loc.space_id, loc.path, names).get()
 
     # -- versions ----------------------------------------------------------
 
@@ -1961,7 +2044,8 @@ class FileService:
                 .order_by(Node.path)
                 .limit(limit)
             ).all()
-            types = self.grants.share_types(self.db.reader(s), [r.id for r in rows])
+            with self.db.reader(s).batch() as b:
+                types = self.grants.share_types(b, [r.id for r in rows]).get()
             base = len(loc.path)
             return [
                 self._entry(

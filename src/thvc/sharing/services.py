@@ -26,7 +26,7 @@ from thvc.accounts.passwords import hash_password, verify_password
 from thvc.accounts.services import AccountService, Principal
 from thvc.audit import AuditLog
 from thvc.db.engine import Database
-from thvc.db.hot import Reader, marks
+from thvc.db.hot import Batch, Later, Row, marks
 from thvc.db.types import utcnow
 from thvc.errors import (
     AlreadyExists,
@@ -869,9 +869,9 @@ class SharingService:
 class ShareGrants:
     """The file service's view of shares (:class:`thvc.files.services.Grants`)."""
 
-    def mounts(self, r: Reader, actor: Principal) -> list[Mount]:
+    def mounts(self, b: Batch, actor: Principal) -> Later[list[Mount]]:
         # The same shares as SharingService._received: accepted, not expired, not one's own.
-        rows = r.all(
+        return b.all(
             "SELECT sh.id, sh.node_id, sh.space_id, sh.permissions, n.name, n.path,"
             " sp.tenant_id, u.login FROM shares sh JOIN nodes n ON n.id = sh.node_id"
             " JOIN spaces sp ON sp.id = sh.space_id JOIN users u ON u.id = sh.sharer_id"
@@ -883,8 +883,11 @@ class ShareGrants:
             actor.user_id,
             actor.user_id,
             ShareState.ACCEPTED.value,
-            r.bind_ts(utcnow()),
-        )
+            b.reader.bind_ts(utcnow()),
+        ).then(self._mounts)
+
+    @staticmethod
+    def _mounts(rows: list[Row]) -> list[Mount]:
         best: dict[int, Mount] = {}
         for share_id, node_id, space_id, permissions, name, path, tenant_id, sharer in rows:
             m = Mount(
@@ -920,18 +923,29 @@ class ShareGrants:
             # not recorded yet, so it is refused rather than taken from the whole group.
             raise Forbidden("a share with your group can only be revoked by its sharer")
 
-    def share_types(self, r: Reader, node_ids: Collection[int]) -> dict[int, tuple[int, ...]]:
+    def share_types(self, b: Batch, node_ids: Collection[int]) -> Later[dict[int, tuple[int, ...]]]:
         ids = list(node_ids)
-        out: dict[int, set[int]] = {}
-        # In batches: SQLite allows some thousands of parameters per statement.
+        parts: list[Later[list[Row]]] = []
+        # In parts: SQLite allows some thousands of parameters per statement.
         for i in range(0, len(ids), 500):
-            batch = ids[i : i + 500]
-            q = marks(len(batch))
-            for node_id, is_group in r.all(
-                f"SELECT node_id, recipient_user_id IS NULL FROM shares WHERE node_id IN ({q})",
-                *batch,
-            ):
-                out.setdefault(node_id, set()).add(TYPE_GROUP if is_group else TYPE_USER)
-            for (node_id,) in r.all(f"SELECT node_id FROM links WHERE node_id IN ({q})", *batch):
-                out.setdefault(node_id, set()).add(TYPE_LINK)
-        return {k: tuple(sorted(v)) for k, v in out.items()}
+            part = ids[i : i + 500]
+            q = marks(len(part))
+            # Type 0 (user) or 1 (group) per share, 3 per link: one statement.
+            parts.append(
+                b.all(
+                    f"SELECT node_id, CASE WHEN recipient_user_id IS NULL THEN {TYPE_GROUP}"
+                    f" ELSE {TYPE_USER} END FROM shares WHERE node_id IN ({q})"
+                    f" UNION ALL SELECT node_id, {TYPE_LINK} FROM links WHERE node_id IN ({q})",
+                    *part,
+                    *part,
+                )
+            )
+
+        def collect() -> dict[int, tuple[int, ...]]:
+            out: dict[int, set[int]] = {}
+            for later in parts:
+                for node_id, kind in later.get():
+                    out.setdefault(node_id, set()).add(int(kind))
+            return {k: tuple(sorted(v)) for k, v in out.items()}
+
+        return Later(b, collect)
