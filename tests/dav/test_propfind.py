@@ -341,3 +341,34 @@ def test_a_depth_1_listing_costs_the_same_queries_for_10_or_300_members(
     assert large <= 16, f"{large} queries for one PROPFIND"
     listing = dav.propfind("/large/", props, depth="1")
     assert len(listing) == 301
+
+
+LOCK_BODY = (
+    '<?xml version="1.0"?><d:lockinfo xmlns:d="DAV:"><d:lockscope><d:exclusive/></d:lockscope>'
+    "<d:locktype><d:write/></d:locktype><d:owner>anna</d:owner></d:lockinfo>"
+)
+
+
+def test_a_listing_asked_again_after_each_change_shows_the_change(tree: DavClient) -> None:
+    """Rendered members are reused between requests: never one that has changed since."""
+    href = tree.href("/docs/a.txt")
+
+    def member() -> dict[str, tuple[int, object]]:
+        # Twice: the second answer comes from what the first one rendered.
+        first = tree.propfind("/docs/", "allprop", depth="1")[href]
+        again = tree.propfind("/docs/", "allprop", depth="1")[href]
+        assert {k: v[0] for k, v in again.items()} == {k: v[0] for k, v in first.items()}
+        return again
+
+    before = member()
+    assert DEAD not in before and before["{DAV:}getcontentlength"] == (200, "5")
+    tree.request("PROPPATCH", "/docs/a.txt", PROPPATCH_COLOUR, check=207)
+    assert member()[DEAD] == (200, "blue")
+    etag = member()[GETETAG]
+    tree.put("/docs/a.txt", b"longer now", check=204)
+    changed = member()
+    assert changed["{DAV:}getcontentlength"] == (200, "10") and changed[GETETAG] != etag
+    assert changed["{DAV:}lockdiscovery"] == (200, "")
+    tree.request("LOCK", "/docs/a.txt", LOCK_BODY, check=200)
+    locked = member()["{DAV:}lockdiscovery"][1]
+    assert isinstance(locked, ET.Element) and locked.find("{DAV:}activelock") is not None

@@ -100,6 +100,12 @@ class Reader:
         """Reads that do not depend on each other, sent together (see :class:`Batch`)."""
         return Batch(self)
 
+    @property
+    def ts_out(self) -> Callable[[Any], Any]:
+        """The engine's conversion of a non-NULL datetime column value (:meth:`ts`); the
+        same function for every reader of an engine, so it may key a cache."""
+        return self._ts_out
+
     def ts(self, value: Any) -> datetime | None:
         """A datetime column's value as an aware UTC datetime, as the ORM would give it."""
         return self._ts_out(value) if value is not None else None
