@@ -194,6 +194,10 @@ class Bench:
             self.mode["sync_targets"] = args.sync_targets.split(",")
         if args.steady_seconds:
             self.mode["steady_seconds"] = args.steady_seconds
+        # Settings other than the defaults, for both ThVC columns (recorded in the results).
+        self.thvc_env = dict(kv.split("=", 1) for kv in args.thvc_env or [])
+        if self.thvc_env:
+            self.mode["thvc_env"] = self.thvc_env
         self.keys = args.targets.split(",") if args.targets else list(ALL_TARGETS)
         self.password = secrets.token_urlsafe(18)
         self.targets: dict[str, Target] = {}
@@ -280,7 +284,13 @@ class Bench:
                 + (f" ({users_for(key)} sync users)" if users_for(key) else "")
             )
             if key == "thvc":
-                return start_thvc(self.root, "thvc", self.password, sync_users=users_for(key))
+                return start_thvc(
+                    self.root,
+                    "thvc",
+                    self.password,
+                    sync_users=users_for(key),
+                    extra_env=self.thvc_env,
+                )
             if key == "thvc-pg":
                 self.cluster, url = start_postgres(self.root)
                 return start_thvc(
@@ -290,6 +300,7 @@ class Bench:
                     database_url=url,
                     sync_users=users_for(key),
                     db_pid=postmaster_pid(self.cluster),
+                    extra_env=self.thvc_env,
                 )
             if key == "rclone":
                 return start_rclone(self.root, self.password, sync_users=users_for(key))
@@ -682,7 +693,21 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--tmpdir", help="where the benchmark directory goes (default: $TMPDIR)")
     p.add_argument("--keep", action="store_true", help="keep the benchmark directory")
     p.add_argument("--out", default=str(RESULTS), help="results directory")
+    p.add_argument(
+        "--thvc-env",
+        action="append",
+        metavar="THVC_NAME=VALUE",
+        type=_thvc_setting,
+        help="a ThVC setting other than its default, for both ThVC columns (repeatable)",
+    )
     return p.parse_args(argv)
+
+
+def _thvc_setting(text: str) -> str:
+    name, sep, _ = text.partition("=")
+    if not sep or not name.startswith("THVC_"):
+        raise argparse.ArgumentTypeError(f"expected THVC_NAME=VALUE, got {text!r}")
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -114,11 +114,13 @@ def start_thvc(
     database_url: str | None = None,
     sync_users: int = 0,
     db_pid: int | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Target:
     d = root / key
     d.mkdir()
     port = free_port()
     env = clean_env(
+        **(extra_env or {}),
         THVC_DATA_DIR=str(d / "data"),
         THVC_BIND=f"127.0.0.1:{port}",
         THVC_CONFIG=str(d / "thvc.toml"),  # does not exist: defaults + the variables above

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # works for invitation_days.
     guest_days: int = Field(default=90, ge=1, le=3650)
     invitation_days: int = Field(default=7, ge=1, le=90)
+    # Threads that run requests' blocking work (database, disk, encryption). With
+    # PostgreSQL each holds a connection while it works: allow this many and some more.
+    worker_threads: int = Field(default=40, ge=2, le=1000)
     # Largest XML request body (PROPFIND, PROPPATCH, LOCK).
     max_xml_body: int = Field(default=1 << 20, ge=1024)
     segment_size: int = Field(default=1 << 20, ge=4096, le=16 << 20)

@@ -134,6 +134,12 @@ def _plan(mode: str, names: list[PropName]) -> tuple[int | None, list[_Prop]]:
     return known if known is not None else (None, plan)
 
 
+@functools.lru_cache(maxsize=8192)
+def _quoted(name: str) -> str:
+    """A member's name as an href segment (names repeat poll after poll)."""
+    return quote(name, safe="")
+
+
 @functools.lru_cache(maxsize=4096)
 def _cached_response(
     href: str, entry: Entry, mode: str, plan_id: int, dead: tuple[DeadValue, ...], extra: Extra
@@ -166,7 +172,7 @@ def render(
         if i == 0:
             href = ctx.href(e.segments, e.is_dir)
         else:
-            href = folder + quote(e.name, safe="") + ("/" if e.is_dir else "")
+            href = folder + _quoted(e.name) + ("/" if e.is_dir else "")
         props = dead.get(e.id)
         if plan_id is None:
             yield render_response(href, e, mode, plan, props or [], x)
@@ -194,6 +200,7 @@ async def do_PROPFIND(ctx: DavContext) -> Response:
     entries, dead, locks = found.entries, found.dead, found.locks
     quota = Quota(*found.quota) if found.quota is not None else None
     paths = [ctx.loc.path] + [f"{ctx.loc.path}/{e.name}" for e in entries[1:]]
-    extras = [Extra(quota, tuple(locks.get(p, ()))) for p in paths]
+    unlocked = Extra(quota)  # most members have no lock: one object for all of them
+    extras = [Extra(quota, tuple(held)) if (held := locks.get(p)) else unlocked for p in paths]
     body = "".join(render(ctx, entries, mode, wanted, dead, extras))
     return responses.multistatus(body.encode())

@@ -20,11 +20,11 @@ from thvc.db.hot import Reader, ReaderFactory, session_reader
 from thvc.settings import Settings
 
 
-def _make_engine(url: str) -> Engine:
+def _make_engine(url: str, threads: int) -> Engine:
     if url.startswith("sqlite"):
-        # Kept open: as many as requests run in parallel in the thread pool (anyio's 40),
+        # Kept open: as many as requests run in parallel in the thread pool,
         # since opening one (file, WAL and pragmas) costs more than a small request.
-        engine = create_engine(url, pool_size=24, max_overflow=16, pool_timeout=60)
+        engine = create_engine(url, pool_size=threads, max_overflow=8, pool_timeout=60)
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
@@ -45,11 +45,12 @@ def _make_engine(url: str) -> Engine:
                 conn.exec_driver_sql("BEGIN")
 
         return engine
-    # Kept open: as many as the thread pool runs requests at once (anyio's 40), so that a
-    # burst does not open and close connections (each one a new PostgreSQL backend).
+    # Kept open: as many as the thread pool runs requests at once, so that a burst
+    # does not open and close connections (each one a new PostgreSQL backend); a few
+    # more for work outside the pool (start-up, clean-up).
     # No ping per checkout: a request checks out several, and each ping is a round trip;
     # a lost server is noticed on its first statement instead (Database._lost).
-    return create_engine(url, pool_size=40, max_overflow=10, pool_timeout=60)
+    return create_engine(url, pool_size=threads, max_overflow=10, pool_timeout=60)
 
 
 class Database:
@@ -57,7 +58,7 @@ class Database:
 
     def __init__(self, settings: Settings) -> None:
         self.url = settings.database_url
-        self.engine = _make_engine(self.url)
+        self.engine = _make_engine(self.url, settings.worker_threads)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(
             self.engine.execution_options(thvc_write=True), expire_on_commit=False
