@@ -995,7 +995,8 @@ class FileService:
 
     @staticmethod
     def _parent_of(b: Batch, loc: Location) -> Later[int]:
-        """:meth:`_parent`'s check in plain SQL, as part of a batch; the parent's id."""
+        """The id of the folder ``loc`` goes into, as part of a batch of reads; raises
+        ParentMissing when there is none or it is a file."""
 
         def check(row: Row | None) -> int:
             if row is None:
@@ -1011,13 +1012,10 @@ class FileService:
         ).then(check)
 
     def _parent(self, s: Session, loc: Location) -> Node:
-        parent_path, _ = paths.parent_and_name(loc.path)
-        parent = self._node(s, loc.space_id, parent_path)
-        if parent is None:
-            raise ParentMissing()
-        if not parent.is_dir:
-            raise ParentMissing("the parent is a file")
-        return parent
+        """The folder ``loc`` goes into, as an ORM object of the transaction."""
+        with self.db.reader(s).batch() as b:
+            parent = self._parent_of(b, loc)
+        return s.get_one(Node, parent.get())
 
     @staticmethod
     def _require(loc: Location, need: Perm) -> None:
