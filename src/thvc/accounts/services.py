@@ -32,7 +32,7 @@ from thvc.accounts.passwords import (
 )
 from thvc.audit import AuditLog
 from thvc.db.engine import Database
-from thvc.db.hot import Batch, Later, Row, marks
+from thvc.db.hot import Batch, Later, Row, at_commit, marks
 from thvc.db.types import utcnow
 from thvc.errors import (
     AlreadyExists,
@@ -90,6 +90,11 @@ class Principal:
     @property
     def is_guest(self) -> bool:
         return self.role is Role.GUEST
+
+
+def _looks_like_app_password(secret: str) -> bool:
+    """The shape :func:`thvc.accounts.passwords` gives app passwords (five groups)."""
+    return len(secret) == 29 and secret.count("-") == 4
 
 
 def principal_of(user: User) -> Principal:
@@ -458,13 +463,21 @@ class AccountService:
                     expires = r.ts(hit[5])
                     if expires is None or expires > now:
                         return Principal(hit[0], hit[1], hit[2], Role(hit[3]), hit[4] or hit[1])
+        app_id: int | None = None
         if not blocked:
-            with self.db.read() as s:
+            with self.db.read() as s:  # one transaction for both reads
                 found = s.execute(
                     select(User, Tenant)
                     .join(Tenant, Tenant.id == User.tenant_id)
                     .where(User.login == login)
                 ).one_or_none()
+                if found is not None and not password_only and _looks_like_app_password(secret):
+                    app_id = s.scalar(
+                        select(AppPassword.id).where(
+                            AppPassword.user_id == found[0].id,
+                            AppPassword.token_hash == token_hash(secret),
+                        )
+                    )
         if blocked:
             with self.db.write() as s:
                 self.audit.record(
@@ -477,19 +490,9 @@ class AccountService:
                 )
             raise TooManyFailedLogins(blocked)
         # The slow verification runs outside any transaction.
-        app_id: int | None = None
-        ok = False
+        ok = app_id is not None
         if found is not None:
             user, tenant = found
-            if not password_only and len(secret) == 29 and secret.count("-") == 4:
-                with self.db.read() as s:
-                    app_id = s.scalar(
-                        select(AppPassword.id).where(
-                            AppPassword.user_id == user.id,
-                            AppPassword.token_hash == token_hash(secret),
-                        )
-                    )
-                ok = app_id is not None
             if not ok:
                 ok = verify_password(user.password_hash, secret)
         else:
@@ -552,21 +555,35 @@ class AccountService:
     def _remember(
         self, s: Session, key: str, user: User, app_id: int | None, account_key: str, now: datetime
     ) -> None:
-        """After a success: clear the account's failures, cache the credential."""
-        s.execute(delete(LoginThrottle).where(LoginThrottle.key == account_key))
+        """After a success: clear the account's failures, cache the credential.
+
+        Rows no ORM object of the transaction holds, written as its last statements
+        (:func:`thvc.db.hot.at_commit`): on PostgreSQL a login's whole write is one
+        round trip with its COMMIT and audit event, not six.
+        """
+        at_commit(s, "DELETE FROM login_throttle WHERE key = ?", account_key)
         if self.settings.auth_cache_seconds:
-            s.merge(
-                CredentialCache(
-                    key=key,
-                    user_id=user.id,
-                    app_password_id=app_id,
-                    expires_at=now + timedelta(seconds=self.settings.auth_cache_seconds),
-                )
+            expires = now + timedelta(seconds=self.settings.auth_cache_seconds)
+            at_commit(
+                s,
+                "INSERT INTO credential_cache (key, user_id, app_password_id, expires_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET user_id = excluded.user_id,"
+                " app_password_id = excluded.app_password_id, expires_at = excluded.expires_at",
+                key,
+                user.id,
+                app_id,
+                self._ts_param(s, expires),
             )
         if app_id is not None:
-            app = s.get(AppPassword, app_id)
-            if app is not None:
-                app.last_used_at = now
+            at_commit(
+                s,
+                "UPDATE app_passwords SET last_used_at = ? WHERE id = ?",
+                self._ts_param(s, now),
+                app_id,
+            )
+
+    def _ts_param(self, s: Session, value: datetime) -> object:
+        return self.db.reader(s).bind_ts(value)
 
     # Throttling for other secrets (link passwords): the same counters and delays.
     def throttle_wait(self, keys: list[str]) -> int:

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 
 from thvc.audit.errors import AuditHeadLost, AuditNotInitialised
 from thvc.audit.models import GENESIS_HASH, HEAD_ID, OUTCOMES, AuditEvent, AuditHead
-from thvc.db.hot import session_reader
+from thvc.db.hot import Row as TupleRow
+from thvc.db.hot import at_commit, session_reader
 from thvc.db.types import utcnow
 
 ACTION_MAX = 64
@@ -73,6 +74,38 @@ def canonical_detail(detail: Mapping[str, Any] | None) -> str:
     return text
 
 
+def _text(value: str | int | None) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def canonical_parts(
+    *,
+    at: datetime,
+    tenant_id: int | None,
+    actor: str | None,
+    client: str | None,
+    action: str,
+    target: str | None,
+    outcome: str,
+    detail: str,
+) -> tuple[str, str]:
+    """The canonical text of an event around its chain fields: ``before + prev_hash +
+    '","seq":' + str(seq) + after`` (see :func:`canonical_bytes`).
+
+    A writer on PostgreSQL sends the two parts and lets the server put the head's hash
+    and number between them as it appends (:meth:`AuditLog.record`).
+    """
+    # The keys of a JSON object with sorted keys, without spaces: json.dumps(doc,
+    # sort_keys=True, separators=(",", ":"), ensure_ascii=False) would give the same.
+    before = (
+        f'{{"action":{_text(action)},"actor":{_text(actor)},"at":{_text(_iso(at))},'
+        f'"client":{_text(client)},"detail":{_text(detail)},"outcome":{_text(outcome)},'
+        '"prev_hash":"'
+    )
+    after = f',"target":{_text(target)},"tenant_id":{_text(tenant_id)}}}'
+    return before, after
+
+
 def canonical_bytes(
     *,
     seq: int,
@@ -86,20 +119,22 @@ def canonical_bytes(
     detail: str,
     prev_hash: str,
 ) -> bytes:
-    """The bytes an event's hash is taken over; ``detail`` is the stored JSON text."""
-    doc = {
-        "seq": seq,
-        "at": _iso(at),
-        "tenant_id": tenant_id,
-        "actor": actor,
-        "client": client,
-        "action": action,
-        "target": target,
-        "outcome": outcome,
-        "detail": detail,
-        "prev_hash": prev_hash,
-    }
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """The bytes an event's hash is taken over; ``detail`` is the stored JSON text.
+
+    The event as a JSON object with sorted keys and no spaces (``prev_hash`` is
+    hexadecimal and ``seq`` an integer: neither needs escaping).
+    """
+    before, after = canonical_parts(
+        at=at,
+        tenant_id=tenant_id,
+        actor=actor,
+        client=client,
+        action=action,
+        target=target,
+        outcome=outcome,
+        detail=detail,
+    )
+    return f'{before}{prev_hash}","seq":{seq}{after}'.encode()
 
 
 def event_hash(event: AuditEvent | _EventRow) -> str:
@@ -178,7 +213,10 @@ class AuditLog:
         """Append one event and advance the head; both commit or roll back with the caller.
 
         ``session`` must be in a write transaction (``Database.write()``): the
-        head row is locked until commit, so writers append one at a time.
+        head row is locked until commit, so writers append one at a time. On
+        PostgreSQL the event is appended as the transaction commits (see
+        :meth:`_append_at_commit`): its ``seq``, ``prev_hash`` and ``hash`` are set
+        then, and it is not visible to reads of the transaction itself.
         Raises ValueError for an empty or over-long ``action``, an unknown
         ``outcome`` or a ``detail`` that is not JSON, and
         :class:`AuditNotInitialised` if :func:`ensure_head` never ran.
@@ -189,19 +227,7 @@ class AuditLog:
             raise ValueError(f"audit outcome must be one of {sorted(OUTCOMES)}, not {outcome!r}")
         detail_text = canonical_detail(detail)
 
-        # Plain SQL (thvc.db.hot): every write of every request ends here. FOR UPDATE
-        # serialises writers on PostgreSQL; SQLite has no such clause, but there BEGIN
-        # IMMEDIATE already holds the database write lock.
-        r = session_reader(session)
-        head = r.one(
-            "SELECT seq, hash FROM audit_head WHERE id = ?" + (" FOR UPDATE" if r.postgres else ""),
-            HEAD_ID,
-        )
-        if head is None:
-            raise AuditNotInitialised()
-        seq, prev_hash = head
         event = AuditEvent(
-            seq=seq + 1,
             at=utcnow(),
             tenant_id=tenant_id,
             actor=_clean(actor, ACTOR_MAX),
@@ -210,8 +236,69 @@ class AuditLog:
             target=_clean(target),
             outcome=outcome,
             detail=detail_text,
-            prev_hash=prev_hash,
         )
+        if session.get_bind().dialect.name == "postgresql":
+            self._append_at_commit(session, event)
+        else:
+            self._append_now(session, event)
+        return event
+
+    @staticmethod
+    def _append_at_commit(session: Session, event: AuditEvent) -> None:
+        """PostgreSQL: one statement, the transaction's last, sent with its COMMIT.
+
+        Every writer appends to the one chain, so the head row is locked until commit.
+        Taken mid-transaction (select the head, hash in Python, insert, update the head,
+        the rest of the transaction, commit) the lock spanned four round trips and the
+        waits of this thread for the GIL between them: under a few thousand sync clients
+        writes queued on it for seconds. The server puts the head's number and hash
+        between the canonical text's two parts and hashes it (``sha256``, PostgreSQL
+        11+): the same bytes as :func:`canonical_bytes`, so verification is unchanged.
+        Without a head the insert's ``seq`` is NULL and the whole transaction fails.
+        """
+        before, after = canonical_parts(
+            at=event.at,
+            tenant_id=event.tenant_id,
+            actor=event.actor,
+            client=event.client,
+            action=event.action,
+            target=event.target,
+            outcome=event.outcome,
+            detail=event.detail,
+        )
+
+        def appended(row: TupleRow | None) -> None:
+            if row is not None:
+                event.seq, event.prev_hash, event.hash = row
+
+        at_commit(
+            session,
+            _APPEND,
+            HEAD_ID,
+            event.at,
+            event.tenant_id,
+            event.actor,
+            event.client,
+            event.action,
+            event.target,
+            event.outcome,
+            event.detail,
+            before,
+            after,
+            HEAD_ID,
+            then=appended,
+            explain=_head_missing,
+        )
+
+    @staticmethod
+    def _append_now(session: Session, event: AuditEvent) -> None:
+        """SQLite: BEGIN IMMEDIATE already holds the database's write lock; no trip to save."""
+        r = session_reader(session)
+        head = r.one("SELECT seq, hash FROM audit_head WHERE id = ?", HEAD_ID)
+        if head is None:
+            raise AuditNotInitialised()
+        event.seq = head[0] + 1
+        event.prev_hash = head[1]
         event.hash = event_hash(event)
         r.run(
             "INSERT INTO audit_events (seq, at, tenant_id, actor, client, action, target,"
@@ -235,7 +322,35 @@ class AuditLog:
         for obj in list(session.identity_map.values()):
             if isinstance(obj, AuditHead):
                 session.expire(obj)
-        return event
+
+
+def _head_missing(exc: Exception) -> Exception | None:
+    """The append's NULL ``seq`` (no head row) as what it means."""
+    text = str(exc)
+    if "audit_events" in text and '"seq"' in text and "null value" in text:
+        return AuditNotInitialised()
+    return None
+
+
+# The append of :meth:`AuditLog._append_at_commit`: lock the head, insert the next event
+# with its hash computed by the server, advance the head. A missing head leaves h empty
+# and the LEFT JOIN a NULL seq, which the primary key refuses.
+_APPEND = """\
+WITH h AS (SELECT seq, hash FROM audit_head WHERE id = ? FOR UPDATE),
+e AS (
+  INSERT INTO audit_events
+    (seq, at, tenant_id, actor, client, action, target, outcome, detail, prev_hash, hash)
+  SELECT h.seq + 1, CAST(? AS timestamptz), CAST(? AS integer), CAST(? AS varchar),
+    CAST(? AS varchar), CAST(? AS varchar), CAST(? AS text), CAST(? AS varchar),
+    CAST(? AS text), h.hash,
+    encode(sha256(convert_to(
+      CAST(? AS text) || h.hash || '","seq":' || CAST(h.seq + 1 AS text) || CAST(? AS text),
+      'UTF8')), 'hex')
+  FROM (SELECT 1) AS one LEFT JOIN h ON true
+  RETURNING seq, prev_hash, hash
+)
+UPDATE audit_head SET seq = e.seq, hash = e.hash FROM e WHERE audit_head.id = ?
+RETURNING e.seq, e.prev_hash, e.hash"""
 
 
 @dataclass(frozen=True)

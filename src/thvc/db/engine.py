@@ -16,7 +16,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
-from thvc.db.hot import Reader, ReaderFactory, session_reader
+from thvc.db.hot import Reader, ReaderFactory, Row, explained, has_tail, session_reader, take_tail
 from thvc.settings import Settings
 
 
@@ -81,8 +81,44 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session whose transaction commits on success and rolls back on error."""
-        with self._one_writer, self._writer.begin() as session:
-            yield session
+        with self._one_writer, self._writer() as session:
+            try:
+                yield session
+                self._commit(session)
+            except BaseException:
+                session.rollback()
+                raise
+
+    def _commit(self, session: Session) -> None:
+        """Commit, sending the statements left for the end (:func:`thvc.db.hot.at_commit`)
+        in one pipeline with the COMMIT on PostgreSQL: whatever they lock is held for the
+        server's time only, not for a round trip and a wait for this process's GIL."""
+        if self.is_sqlite or not has_tail(session):
+            session.commit()  # the tail, if any, runs in the before_commit hook
+            return
+        session.flush()
+        tail = take_tail(session)
+        driver: Any = session.connection().connection.dbapi_connection
+        try:
+            # The DBAPI connection commits, inside the pipeline; the session's commit
+            # after it finds nothing left to do. (Committing the session in the pipeline
+            # would hand the connection back to the pool while still in pipeline mode.)
+            with driver.pipeline():
+                cursors = []
+                for item in tail:
+                    cursor = driver.cursor()
+                    cursor.execute(item.sql.replace("?", "%s"), item.params)
+                    cursors.append(cursor)
+                driver.commit()
+            rows = [_first_row(c) if t.then else None for t, c in zip(tail, cursors, strict=True)]
+        except self.engine.dialect.loaded_dbapi.Error as exc:
+            if (better := explained(tail, exc)) is not None:
+                raise better from exc
+            raise
+        session.commit()
+        for item, row in zip(tail, rows, strict=True):
+            if item.then is not None:
+                item.then(row)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -141,3 +177,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _first_row(cursor: Any) -> Row | None:
+    row = cursor.fetchone()
+    return tuple(row) if row is not None else None

@@ -14,19 +14,22 @@ reads again.
 Reads that do not depend on each other go out together in a :class:`Batch`: on PostgreSQL
 one round trip for all of them (pipeline mode), so that a sync client's poll costs four
 round trips instead of nine.
+
+A write transaction may also leave statements for its very end (:func:`at_commit`): they
+travel with the COMMIT, so a row they lock is held for no round trip of the client's.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-from sqlalchemy import Dialect
-from sqlalchemy.orm import Session
+from sqlalchemy import Dialect, event
+from sqlalchemy.orm import Session, SessionTransaction
 
 from thvc.db.types import UTCDateTime
 
@@ -257,3 +260,90 @@ __all__ = [
     "marks",
     "session_reader",
 ]
+
+
+# -- the tail of a write transaction ---------------------------------------------------------
+
+_TAIL = "thvc.at_commit"
+
+
+class Tail:
+    """A statement left for the end of a write transaction, and what to do with its row."""
+
+    __slots__ = ("explain", "params", "sql", "then")
+
+    def __init__(
+        self,
+        sql: str,
+        params: Sequence[Any],
+        then: Callable[[Row | None], None] | None,
+        explain: Callable[[Exception], Exception | None] | None,
+    ) -> None:
+        self.sql = sql
+        self.params = params
+        self.then = then
+        self.explain = explain
+
+
+def explained(tail: Sequence[Tail], exc: Exception) -> Exception | None:
+    """The clearer error a tail statement gives for the database error ``exc``, if any."""
+    for item in tail:
+        if item.explain is not None and (better := item.explain(exc)) is not None:
+            return better
+    return None
+
+
+def at_commit(
+    session: Session,
+    sql: str,
+    *params: Any,
+    then: Callable[[Row | None], None] | None = None,
+    explain: Callable[[Exception], Exception | None] | None = None,
+) -> None:
+    """Run ``sql`` as the last statement of the session's transaction; ``then`` gets its row.
+
+    For a statement that takes a lock every writer needs (the audit chain's head): run
+    mid-transaction, the lock is held across every later round trip, and across each
+    wait of the thread to run Python again, which on a busy server is the longer part.
+    :meth:`thvc.db.engine.Database.write` sends these statements on PostgreSQL in one
+    pipeline with the COMMIT: the lock lasts only as long as the server takes. Anywhere
+    else they run just before the commit. Nothing runs if the transaction rolls back.
+    Should the commit fail with a database error, ``explain`` may turn it into a clearer
+    one (the error cannot say which statement of the pipeline caused it).
+    """
+    session.info.setdefault(_TAIL, []).append(Tail(sql, params, then, explain))
+
+
+def has_tail(session: Session) -> bool:
+    """Whether :func:`at_commit` left statements in the session's transaction."""
+    return bool(session.info.get(_TAIL))
+
+
+def take_tail(session: Session) -> list[Tail]:
+    """The statements :func:`at_commit` left, removed from the session (run them)."""
+    tail: list[Tail] = session.info.pop(_TAIL, [])
+    return tail
+
+
+@event.listens_for(Session, "before_commit")
+def _tail_before_commit(session: Session) -> None:
+    # A session that Database.write did not make (or one committed by hand) still runs
+    # its tail, before its own commit: an audit event is never dropped silently.
+    tail = take_tail(session)
+    if tail:
+        r = session_reader(session)
+        for item in tail:
+            try:
+                row = r.one(item.sql, *item.params) if item.then else r.run(item.sql, *item.params)
+            except Exception as exc:
+                if (better := explained([item], exc)) is not None:
+                    raise better from exc
+                raise
+            if item.then is not None:
+                item.then(row if isinstance(row, tuple) else None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _tail_after_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost transaction: a rollback drops the tail
+        session.info.pop(_TAIL, None)

@@ -437,3 +437,58 @@ def test_query_is_newest_first_and_pages(db: Database) -> None:
         assert len(tenant_two) == 15
         assert all(e.tenant_id == 2 for e in tenant_two)
         assert [e.seq for e in logins] == [e.seq for e in anna] == [31]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [None, "", "plain", 'quote " and \\ backslash', "Größe\u2028\n\t\x01", "\ufffd" * 3, "{}"],
+)
+def test_canonical_bytes_are_the_sorted_compact_json_of_the_event(text: str | None) -> None:
+    at = datetime(2026, 12, 7, 16, 0, 1, 5, tzinfo=UTC)
+    fields = {
+        "seq": 12_345_678_901,
+        "at": at,
+        "tenant_id": 7 if text else None,
+        "actor": text,
+        "client": text,
+        "action": "file.put",
+        "target": text,
+        "outcome": "success",
+        "detail": '{"a":"Größe","b":1}',
+        "prev_hash": "ab" * 32,
+    }
+    doc = {**fields, "at": "2026-12-07T16:00:01.000005+00:00"}
+    expected = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert canonical_bytes(**fields) == expected.encode()  # type: ignore[arg-type]
+
+
+def test_an_open_transaction_that_recorded_an_event_holds_up_no_other_writer(
+    db: Database,
+) -> None:
+    """PostgreSQL appends at commit (the head is locked for the server's time only);
+    SQLite has one writer at a time anyway."""
+    if db.is_sqlite:
+        pytest.skip("SQLite lets one transaction write at a time")
+    recorded, other_done = Event(), Event()
+
+    def slow_writer() -> None:
+        with db.write() as session:
+            audit.record(session, action="file.put", actor="slow")
+            recorded.set()
+            assert other_done.wait(30), "the other writer waited for this transaction"
+
+    def quick_writer() -> None:
+        assert recorded.wait(30)
+        with db.write() as session:
+            audit.record(session, action="file.put", actor="quick")
+        other_done.set()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        slow, quick = pool.submit(slow_writer), pool.submit(quick_writer)
+        quick.result(timeout=60)
+        slow.result(timeout=60)
+    with db.read() as session:
+        result = verify(session)
+        actors = session.scalars(select(AuditEvent.actor).order_by(AuditEvent.seq)).all()
+    assert (result.ok, result.head_seq) == (True, 2)
+    assert actors == ["quick", "slow"]  # in the order of their commits
