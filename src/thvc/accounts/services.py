@@ -561,6 +561,7 @@ class AccountService:
         (:func:`thvc.db.hot.at_commit`): on PostgreSQL a login's whole write is one
         round trip with its COMMIT and audit event, not six.
         """
+        bind_ts = self.db.reader(s).bind_ts
         at_commit(s, "DELETE FROM login_throttle WHERE key = ?", account_key)
         if self.settings.auth_cache_seconds:
             expires = now + timedelta(seconds=self.settings.auth_cache_seconds)
@@ -572,18 +573,15 @@ class AccountService:
                 key,
                 user.id,
                 app_id,
-                self._ts_param(s, expires),
+                bind_ts(expires),
             )
         if app_id is not None:
             at_commit(
                 s,
                 "UPDATE app_passwords SET last_used_at = ? WHERE id = ?",
-                self._ts_param(s, now),
+                bind_ts(now),
                 app_id,
             )
-
-    def _ts_param(self, s: Session, value: datetime) -> object:
-        return self.db.reader(s).bind_ts(value)
 
     # Throttling for other secrets (link passwords): the same counters and delays.
     def throttle_wait(self, keys: list[str]) -> int:

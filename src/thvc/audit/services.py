@@ -325,9 +325,17 @@ class AuditLog:
 
 
 def _head_missing(exc: Exception) -> Exception | None:
-    """The append's NULL ``seq`` (no head row) as what it means."""
-    text = str(exc)
-    if "audit_events" in text and '"seq"' in text and "null value" in text:
+    """The append's NULL ``seq`` (no head row) as what it means.
+
+    Told by the error's SQLSTATE and fields, not its message (which follows the server's
+    language setting).
+    """
+    diag = getattr(exc, "diag", None)
+    if (
+        getattr(exc, "sqlstate", None) == "23502"  # not_null_violation
+        and getattr(diag, "table_name", None) == "audit_events"
+        and getattr(diag, "column_name", None) == "seq"
+    ):
         return AuditNotInitialised()
     return None
 
