@@ -9,6 +9,8 @@ import string
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from thvc import onloop
+
 # OWASP's argon2id minimum (19 MiB, t=2, p=1): a verification costs ~20 ms and
 # little memory, so a burst of logins cannot balloon the server's RSS.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
@@ -19,11 +21,13 @@ MIN_PASSWORD_LENGTH = 10
 
 
 def hash_password(password: str) -> str:
+    onloop.check("argon2")
     return _hasher.hash(password)
 
 
 def verify_password(stored: str | None, password: str) -> bool:
     """Constant work whether or not a hash is stored, so timing does not tell which."""
+    onloop.check("argon2")
     try:
         return _hasher.verify(stored or _DUMMY, password) and stored is not None
     except (VerificationError, InvalidHashError):

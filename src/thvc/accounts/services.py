@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from thvc import onloop
 from thvc.accounts.models import (
     AppPassword,
     CredentialCache,
@@ -463,6 +464,8 @@ class AccountService:
                     expires = r.ts(hit[5])
                     if expires is None or expires > now:
                         return Principal(hit[0], hit[1], hit[2], Role(hit[3]), hit[4] or hit[1])
+        # Not the cached case: argon2 or a write follows (thvc.onloop).
+        onloop.check("a credential to verify")
         app_id: int | None = None
         if not blocked:
             with self.db.read() as s:  # one transaction for both reads

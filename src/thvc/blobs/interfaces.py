@@ -72,6 +72,10 @@ class BlobWriter(Protocol):
 class BlobStore(Protocol):
     """Where encrypted blobs live; keys come from the caller on every call."""
 
+    # Reads are local file reads, quick enough for the event loop (thvc.onloop); a store
+    # across the network says False, or calls onloop.check before each round trip.
+    reads_on_loop: bool
+
     def writer(self, key: DataKey, blob_id: str) -> BlobWriter:
         """Start writing blob ``blob_id`` for ``key.tenant_id``.
 

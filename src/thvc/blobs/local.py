@@ -173,6 +173,10 @@ class LocalBlobWriter:
 class LocalBlobStore:
     """A :class:`~thvc.blobs.interfaces.BlobStore` in a directory of encrypted files."""
 
+    # Like nginx, which reads files on its event loop: a small file is one or two reads
+    # from the page cache (thvc.onloop).
+    reads_on_loop = True
+
     def __init__(self, root: Path, *, segment_size: int = 1 << 20) -> None:
         check_segment_size(segment_size)
         self.root = Path(root)

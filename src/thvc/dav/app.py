@@ -24,7 +24,16 @@ from thvc.dav import (
     put,
     responses,
 )
-from thvc.dav.context import DavContext, Early, NoTree, Prefetch, Resolved, Resolver, run
+from thvc.dav.context import (
+    DavContext,
+    Early,
+    NoTree,
+    Prefetch,
+    Resolved,
+    Resolver,
+    run,
+    run_light,
+)
 from thvc.dav.errors import CHALLENGE, to_response
 from thvc.dav.ifheader import State, evaluate, parse_if, submitted_tokens
 from thvc.errors import BadRequest, NotAuthenticated, PreconditionFailed, ThvcError
@@ -117,7 +126,9 @@ class UserTrees:
 
         # Authentication, resolution and the method's first read in one trip to the
         # thread pool: every request makes the first two, and each trip costs a
-        # context switch.
+        # context switch. On local storage, not even that trip (thvc.onloop): they are
+        # reads, and whatever would block (argon2, a login's write, a user's first
+        # request creating the personal space) sends the call to the pool.
         def find() -> tuple[Principal, str, Location, Early | None]:
             actor = self.accounts.authenticate(user, secret, client=client)
             segments = paths.segments_from_url(rest)  # after: no path errors for strangers
@@ -131,7 +142,7 @@ class UserTrees:
             early = Early.of(prefetch, self.files, loc) if prefetch is not None else None
             return actor, login, loc, early
 
-        actor, login, loc, early = await run(find)
+        actor, login, loc, early = await run_light(self.files.reads_on_loop, find)
 
         async def locate(other: bytes) -> Location:
             if not self.login_in_url:

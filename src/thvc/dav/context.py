@@ -11,6 +11,7 @@ import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 
+from thvc import onloop
 from thvc.accounts.services import Principal
 from thvc.errors import BadRequest, NotFound, ThvcError
 from thvc.files import paths
@@ -36,6 +37,18 @@ class NoTree(NotFound):
 async def run(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run a blocking core call in the thread pool."""
     return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs))
+
+
+async def run_light(light: bool, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """:func:`run`, tried first on the event loop when ``light`` (see :mod:`thvc.onloop`):
+    for reads, on a configuration whose reads are local (``FileService.reads_on_loop``).
+    A call that would block is run again, from the start, in the thread pool."""
+    if light:
+        try:
+            return onloop.call(fn, *args, **kwargs)
+        except onloop.WouldBlock:
+            pass
+    return await run(fn, *args, **kwargs)
 
 
 # The path below ``{prefix}/`` of another URL of the same tree (still percent-encoded),

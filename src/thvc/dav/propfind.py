@@ -11,7 +11,7 @@ from urllib.parse import quote
 from starlette.responses import Response
 
 from thvc.dav import responses
-from thvc.dav.context import DavContext, depth, run
+from thvc.dav.context import DavContext, depth, run_light
 from thvc.dav.props import ALLPROP, LIVE, NEEDS_LOCKS, NEEDS_QUOTA, Extra, Getter, Quota
 from thvc.dav.xml import (
     DAV,
@@ -188,8 +188,11 @@ async def do_PROPFIND(ctx: DavContext) -> Response:
             403, "Depth: infinity is not supported", condition="propfind-finite-depth"
         )
     mode, wanted = parse_propfind(await ctx.read_xml_body())
-    # One transaction and one hop to a worker thread for everything the answer needs.
-    found = await run(
+    # One snapshot for everything the answer needs, read in one hop to a worker thread;
+    # on local storage, on the event loop (thvc.onloop; describe sends a large folder
+    # to the pool): the poll of a sync client is its most frequent request.
+    found = await run_light(
+        ctx.files.reads_on_loop,
         ctx.files.describe,
         ctx.loc,
         children=d == "1",

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
+from thvc import onloop
 from thvc.db.hot import Reader, ReaderFactory, Row, explained, has_tail, session_reader, take_tail
 from thvc.settings import Settings
 
@@ -64,6 +65,7 @@ class Database:
             self.engine.execution_options(thvc_write=True), expire_on_commit=False
         )
         self._readers = ReaderFactory(self.engine.dialect)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
         # SQLite lets one transaction write at a time; the others wait in its busy
         # handler, which sleeps in steps of up to 100 ms and so leaves the database idle
         # while writers queue (logins and uploads of a few thousand sync clients). Within
@@ -74,13 +76,10 @@ class Database:
             threading.RLock() if self.is_sqlite else nullcontext()
         )
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
-
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session whose transaction commits on success and rolls back on error."""
+        onloop.check("a write transaction")  # it may queue behind another writer
         with self._one_writer, self._writer() as session:
             try:
                 yield session
@@ -127,6 +126,8 @@ class Database:
         Closing (not rolling back) ends the transaction without expiring the
         loaded objects, so callers may use them after the block.
         """
+        if not self.is_sqlite:
+            onloop.check("a round trip to the database server")
         with self._reader() as session:
             yield session
 
@@ -138,8 +139,20 @@ class Database:
         :class:`Reader` refuses to write. On SQLite the block is one read transaction
         (one snapshot). On PostgreSQL it runs without a transaction: at READ COMMITTED
         each statement takes its own snapshot inside one too, and BEGIN and ROLLBACK
-        were two of a small request's few round trips.
+        were two of a small request's few round trips. On the event loop
+        (:func:`thvc.onloop.call`, SQLite only) every block of the call shares one
+        snapshot: one BEGIN and one connection from the pool for a small GET, not three.
         """
+        if not self.is_sqlite:
+            onloop.check("a round trip to the database server")
+        elif (shared := onloop.held(self, self._snapshot)) is not None:
+            yield shared
+            return
+        with self._snapshot() as reader:
+            yield reader
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[Reader]:
         conn = self.engine.raw_connection()
         driver: Any = conn.dbapi_connection
         cursor: Any = None
