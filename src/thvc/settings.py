@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     max_xml_body: int = Field(default=1 << 20, ge=1024)
     segment_size: int = Field(default=1 << 20, ge=4096, le=16 << 20)
     workers: int = Field(default=1, ge=1, le=64)
+    # How long an idle client connection stays open. Longer than the sync clients' poll
+    # (Nextcloud's and ownCloud's: 30 s), so that a poll finds its connection still open
+    # instead of opening a new one every time; nginx's default is 75 s as well.
+    keep_alive_seconds: int = Field(default=75, ge=1, le=3600)
     log_level: str = "info"
 
     @classmethod

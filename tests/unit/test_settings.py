@@ -33,6 +33,8 @@ def test_defaults(tmp_path: Path) -> None:
     assert s.base_url == "http://127.0.0.1:8080"
     assert s.blob_dir == tmp_path / "var" / "blobs"
     assert s.is_sqlite
+    # Sync clients poll every 30 s: their connection must outlive the pause.
+    assert s.keep_alive_seconds > 30
 
 
 def test_defaults_follow_the_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -173,7 +173,7 @@ def serve() -> None:
         http="httptools",
         loop="uvloop",
         server_header=False,
-        timeout_keep_alive=30,
+        timeout_keep_alive=cfg.keep_alive_seconds,
         # Link tokens in access lines are cut to their first characters.
         log_config=uvicorn_log_config(),
     )
