@@ -126,8 +126,7 @@ class Database:
         Closing (not rolling back) ends the transaction without expiring the
         loaded objects, so callers may use them after the block.
         """
-        if not self.is_sqlite:
-            onloop.check("a round trip to the database server")
+        self._round_trip_ahead()
         with self._reader() as session:
             yield session
 
@@ -143,13 +142,17 @@ class Database:
         (:func:`thvc.onloop.call`, SQLite only) every block of the call shares one
         snapshot: one BEGIN and one connection from the pool for a small GET, not three.
         """
-        if not self.is_sqlite:
-            onloop.check("a round trip to the database server")
-        elif (shared := onloop.held(self, self._snapshot)) is not None:
+        self._round_trip_ahead()
+        if self.is_sqlite and (shared := onloop.held(self, self._snapshot)) is not None:
             yield shared
             return
         with self._snapshot() as reader:
             yield reader
+
+    def _round_trip_ahead(self) -> None:
+        """A read of PostgreSQL waits for the network: refused on the event loop."""
+        if not self.is_sqlite:
+            onloop.check("a round trip to the database server")
 
     @contextmanager
     def _snapshot(self) -> Iterator[Reader]:

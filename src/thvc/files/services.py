@@ -703,6 +703,7 @@ class FileService:
     ) -> Entry:
         segs = loc.segments if segments is None else segments
         is_root = node.path == loc.base and node.space_id == loc.space_id
+        perms, owner, kind = self._seen_as(loc)
         return Entry(
             id=node.id,
             segments=segs,
@@ -714,13 +715,19 @@ class FileService:
             created_at=node.created_at,
             content_type=node.content_type,
             sha256=node.sha256,
-            perms=loc.perms,
+            perms=perms,
             is_root=is_root,
             is_mount=is_root and loc.mount is not None,
-            owner=loc.owner or loc.login,
-            mount_type=loc.mount.kind if loc.mount else MountKind.NONE,
+            owner=owner,
+            mount_type=kind,
             share_types=tuple(sorted(share_types)),
         )
+
+    @staticmethod
+    def _seen_as(loc: Location) -> tuple[Perm, str, MountKind]:
+        """What every entry found through ``loc`` shares: the caller's permissions, whose
+        the items are, and how they are mounted."""
+        return loc.perms, loc.owner or loc.login, loc.mount.kind if loc.mount else MountKind.NONE
 
     @staticmethod
     def _child_entries(
@@ -729,9 +736,8 @@ class FileService:
         """:meth:`_entry` for each child of ``loc``, with what they share worked out once
         (a Depth 1 listing of 1,000 files spent a third of its time making entries).
         A child is never the top of a view: that is ``loc`` or one of its ancestors."""
-        perms, segs = loc.perms, loc.segments
-        owner = loc.owner or loc.login
-        kind = loc.mount.kind if loc.mount else MountKind.NONE
+        perms, owner, kind = FileService._seen_as(loc)
+        segs = loc.segments
         return [
             Entry(
                 n.id,
