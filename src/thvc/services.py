@@ -88,6 +88,7 @@ def build_services(settings: Settings) -> Services:
         secret=_derive(master, b"thvc login flow forms v1"),
     )
     files.grants = ShareGrants()
+    accounts.provisioners.append(files.provision_personal_space)
     traffic = TrafficMeter(db)
     files.traffic = traffic
     sharing = SharingService(

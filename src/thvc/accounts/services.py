@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -120,6 +120,9 @@ class AccountService:
         self.audit = audit
         self.settings = settings
         self.cache_secret = cache_secret
+        # What else a new account comes with, written in the transaction that creates it
+        # (build_services adds the personal space): accounts know nothing of files.
+        self.provisioners: list[Callable[[Session, User], None]] = []
 
     # -- users -------------------------------------------------------------
 
@@ -158,6 +161,8 @@ class AccountService:
             )
             s.add(user)
             s.flush()
+            for provision in self.provisioners:
+                provision(s, user)
             self.audit.record(
                 s,
                 action="user.create",

@@ -453,6 +453,24 @@ class FileService:
         )
         return space
 
+    def provision_personal_space(self, s: Session, user: User) -> None:
+        """A new account's own space, created in the transaction that creates the account.
+
+        Created here rather than on the first request: a first request of a sync client
+        then writes once (its login), not twice, which is what a few thousand clients
+        logging in at once queue on. Accounts created before (and guests, who own no
+        files) still get theirs on their first request (:meth:`_personal_space`).
+        """
+        self._new_space(
+            s,
+            Space(
+                tenant_id=user.tenant_id,
+                kind=SpaceKind.PERSONAL,
+                name=user.login,
+                owner_id=user.id,
+            ),
+        )
+
     def _personal_space(self, actor: Principal) -> Space:
         with self.db.read() as s:
             space = s.scalar(select(Space).where(Space.owner_id == actor.user_id))
