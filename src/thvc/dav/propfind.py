@@ -223,8 +223,10 @@ async def do_PROPFIND(ctx: DavContext) -> Response:
     )
     entries, dead, locks = found.entries, found.dead, found.locks
     quota = Quota(*found.quota) if found.quota is not None else None
-    paths = [ctx.loc.path] + [f"{ctx.loc.path}/{e.name}" for e in entries[1:]]
     unlocked = Extra(quota)  # most members have no lock: one object for all of them
-    extras = [Extra(quota, tuple(held)) if (held := locks.get(p)) else unlocked for p in paths]
+    extras = [unlocked] * len(entries)
+    if locks:
+        paths = [ctx.loc.path] + [f"{ctx.loc.path}/{e.name}" for e in entries[1:]]
+        extras = [Extra(quota, tuple(held)) if (held := locks.get(p)) else unlocked for p in paths]
     body = "".join(render(ctx, entries, mode, wanted, dead, extras))
     return responses.multistatus(body.encode())

@@ -195,7 +195,8 @@ def tokens_on(s: Session, space_id: int, path: str) -> set[str]:
 def for_listing(
     b: Batch, space_id: int, folder: str, names: Sequence[str]
 ) -> Later[dict[str, list[LockInfo]]]:
-    """Locks covering a folder and each of its children, in one query."""
+    """Locks covering a folder and each of its children, in one query, by path; a path
+    nothing covers is left out (most listings: the answer is empty)."""
     wanted = [*paths.ancestors(folder), folder] if folder else [""]
     lo, hi = paths.descendant_bounds(folder)
     r = b.reader
@@ -214,6 +215,8 @@ def for_listing(
 def _by_path(
     r: Reader, rows: list[Row], folder: str, names: Sequence[str], above: set[str]
 ) -> dict[str, list[LockInfo]]:
+    if not rows:
+        return {}  # nothing locked here: no path of a 1,000-file listing built for nothing
     out: dict[str, list[LockInfo]] = {p: [] for p in [folder, *(f"{folder}/{n}" for n in names)]}
     for token, path, infinite, scope, owner, timeout, expires_at, root_href in rows:
         if path not in above and path not in out:
@@ -231,4 +234,4 @@ def _by_path(
         for p in out:
             if lk.path == p or (lk.infinite and p.startswith(lk.path + "/")):
                 out[p].append(lk)
-    return out
+    return {p: held for p, held in out.items() if held}
