@@ -461,14 +461,12 @@ class FileService:
         logging in at once queue on. Accounts created before (and guests, who own no
         files) still get theirs on their first request (:meth:`_personal_space`).
         """
-        self._new_space(
+        self._new_personal_space(s, user.tenant_id, user.login, user.id)
+
+    def _new_personal_space(self, s: Session, tenant_id: int, login: str, user_id: int) -> Space:
+        return self._new_space(
             s,
-            Space(
-                tenant_id=user.tenant_id,
-                kind=SpaceKind.PERSONAL,
-                name=user.login,
-                owner_id=user.id,
-            ),
+            Space(tenant_id=tenant_id, kind=SpaceKind.PERSONAL, name=login, owner_id=user_id),
         )
 
     def _personal_space(self, actor: Principal) -> Space:
@@ -480,15 +478,7 @@ class FileService:
             with self.db.write() as s:
                 space = s.scalar(select(Space).where(Space.owner_id == actor.user_id))
                 if space is None:
-                    space = self._new_space(
-                        s,
-                        Space(
-                            tenant_id=actor.tenant_id,
-                            kind=SpaceKind.PERSONAL,
-                            name=actor.login,
-                            owner_id=actor.user_id,
-                        ),
-                    )
+                    space = self._new_personal_space(s, actor.tenant_id, actor.login, actor.user_id)
                 return space
         except IntegrityError:  # another request created it at the same moment
             with self.db.read() as s:
