@@ -120,8 +120,9 @@ class AccountService:
         self.audit = audit
         self.settings = settings
         self.cache_secret = cache_secret
-        # What else a new account comes with, written in the transaction that creates it
-        # (build_services adds the personal space): accounts know nothing of files.
+        # What else an account made by create_user comes with, written in the transaction
+        # that creates it (build_services adds the personal space): accounts know nothing
+        # of files. Invited guests own no files and are not provisioned here.
         self.provisioners: list[Callable[[Session, User], None]] = []
 
     # -- users -------------------------------------------------------------
