@@ -32,6 +32,7 @@ from thvc.api.problems import COMMON, problem, responses
 from thvc.files.errors import IsCollection, NotCollection
 from thvc.files.perms import Perm
 from thvc.files.services import FileService, Location
+from thvc.http.ahead import read_ahead
 from thvc.http.ranges import MalformedRange, RangeNotSatisfiable, parse_range
 from thvc.services import Services
 
@@ -108,9 +109,8 @@ def download_file(request: Request, svc: Svc, me: Me, path: PathQuery) -> Respon
             start, end, status = span[0], span[1], 206
             headers["Content-Range"] = f"bytes {start}-{end - 1}/{entry.size}"
     headers["Content-Length"] = str(end - start)
-    # A sync iterator: Starlette pulls each decrypted segment in the thread pool.
     return StreamingResponse(
-        svc.files.read(handle, start, end),
+        read_ahead(svc.files.read(handle, start, end)),
         status,
         headers=headers,
         media_type=entry.content_type or "application/octet-stream",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -13,6 +14,21 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def start_writeback(fd: int, offset: int, length: int) -> None:
+    """Ask the kernel to start writing ``length`` bytes at ``offset`` to disk, not waiting.
+
+    A large file written without it sits in the page cache until the final fsync, which
+    then writes it all while the client waits (0.5-0.6 s per GiB here), and the dirty
+    pages pile up for the kernel to throttle and reclaim. Started early, the writing
+    overlaps the transfer and the fsync only flushes the tail. Linux starts writeback of
+    dirty pages for ``POSIX_FADV_DONTNEED`` (pages still dirty stay cached); PostgreSQL
+    flushes its data files ahead of fsync the same way where it lacks sync_file_range.
+    A hint only: where it is not supported, nothing changes but the timing.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
 
 
 def make_dirs(path: Path, mode: int = 0o700) -> None:

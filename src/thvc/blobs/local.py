@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from thvc.blobs._fsutil import fsync_dir, make_dirs, write_all
+from thvc.blobs._fsutil import fsync_dir, make_dirs, start_writeback, write_all
 from thvc.blobs.crypto import (
     HEADER_SIZE,
     TAG_SIZE,
@@ -39,6 +39,8 @@ from thvc.blobs.interfaces import BlobInfo, DataKey
 _BLOB_ID = re.compile(r"[0-9a-f]{32}")
 _TEMP_DIR = ".tmp"
 _TEMP_SUFFIX = ".part"
+# A blob being written is handed to the disk every this many bytes (_fsutil.start_writeback).
+WRITEBACK_AFTER = 8 << 20
 
 
 def _check_blob_id(blob_id: str) -> str:
@@ -70,6 +72,8 @@ class LocalBlobWriter:
         self._buf = bytearray(store.segment_size)
         self._fill = 0
         self._index = 0
+        # Bytes in the file, and up to where the disk has been asked to write them.
+        self._written = self._started = len(self._encryptor.header)
         self._state = "open"  # open -> committed | aborted | failed
         self._temp = store._temp_dir / f"{blob_id}.{secrets.token_hex(8)}{_TEMP_SUFFIX}"
         self._fd: int | None = os.open(
@@ -87,8 +91,13 @@ class LocalBlobWriter:
         return self._fd
 
     def _emit(self, fd: int, plain: bytes | bytearray | memoryview, last: bool) -> None:
-        write_all(fd, self._encryptor.encrypt(self._index, plain, last))
+        sealed = self._encryptor.encrypt(self._index, plain, last)
+        write_all(fd, sealed)
         self._index += 1
+        self._written += len(sealed)
+        if self._written - self._started >= WRITEBACK_AFTER:
+            start_writeback(fd, self._started, self._written - self._started)
+            self._started = self._written
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Append ``data``; full segments are sealed and written as they complete."""

@@ -12,6 +12,7 @@ from thvc.dav.context import DavContext, etag_header, run, strip_etag
 from thvc.dav.xml import http_date
 from thvc.files.errors import IsCollection
 from thvc.files.services import Entry, FileService, Location, ReadHandle
+from thvc.http.ahead import read_ahead
 from thvc.http.ranges import MalformedRange, RangeNotSatisfiable, parse_range
 
 
@@ -105,9 +106,8 @@ async def do_GET(ctx: DavContext, *, head: bool = False) -> Response:
     if small is not None:
         ctx.files.sent(handle, end - start)
         return Response(small[start:end], code, headers=headers, media_type=media)
-    # A sync iterator: Starlette pulls each decrypted segment in the thread pool.
     return StreamingResponse(
-        ctx.files.read(handle, start, end), code, headers=headers, media_type=media
+        read_ahead(ctx.files.read(handle, start, end)), code, headers=headers, media_type=media
     )
 
 

@@ -17,6 +17,7 @@ from starlette.requests import Request
 
 from thvc.dav.context import DavContext, PayloadTooLarge, run
 from thvc.errors import BadRequest
+from thvc.http.ahead import WriteBehind
 
 # Bytes handed to the thread pool at a time: large enough that hashing and AES-GCM
 # run in OpenSSL rather than in the event loop's hops, small enough to bound memory.
@@ -36,15 +37,20 @@ async def pump(
     """
     total = 0
     buf = bytearray()
-    async for chunk in request.stream():
-        if limit is not None and total + len(buf) + len(chunk) > limit:
-            raise PayloadTooLarge(f"the body is longer than the {limit} bytes expected here")
-        buf += chunk
-        if len(buf) >= PIECE:
-            piece, buf = bytes(buf), bytearray()
-            await run(write, piece)
-            total += len(piece)
-    if buf:
+    # The next piece is received while the last one is hashed and encrypted.
+    behind = WriteBehind(write)
+    try:
+        async for chunk in request.stream():
+            if limit is not None and total + len(buf) + len(chunk) > limit:
+                raise PayloadTooLarge(f"the body is longer than the {limit} bytes expected here")
+            buf += chunk
+            if len(buf) >= PIECE:
+                piece, buf = bytes(buf), bytearray()
+                await behind.put(piece)
+                total += len(piece)
+    finally:
+        await behind.drain()
+    if buf:  # the last piece: nothing left to receive meanwhile
         await run(write, bytes(buf))
         total += len(buf)
     return total

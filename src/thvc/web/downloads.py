@@ -22,6 +22,7 @@ from zipstream import ZipStream
 
 from thvc.files.errors import NodeNotFound
 from thvc.files.services import Entry, FileService, Location, ReadHandle
+from thvc.http.ahead import read_ahead
 from thvc.web.http import (
     MalformedRange,
     RangeNotSatisfiable,
@@ -94,7 +95,7 @@ async def file_response(
     if start == 0:  # a resumption (a later range) is the same download, not another
         await count()
     return StreamingResponse(
-        files.read(handle, start, end), status, headers=headers, media_type=media
+        read_ahead(files.read(handle, start, end)), status, headers=headers, media_type=media
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import itertools
 import os
 import shutil
 import stat
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from thvc.blobs import crypto
+from thvc.blobs import crypto, local
 from thvc.blobs.crypto import HEADER_SIZE, TAG_SIZE, ciphertext_size, new_data_key
 from thvc.blobs.errors import BlobCorrupt, BlobMissing
 from thvc.blobs.interfaces import BlobStore, DataKey
@@ -392,6 +393,52 @@ def test_commit_fsyncs_file_then_directory(
     assert synced[0] == "file"
     assert synced[-1] == "dir"
     assert synced.count("file") == 1
+
+
+def test_large_blobs_go_to_disk_while_being_written(
+    tmp_path: Path, key: DataKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every WRITEBACK_AFTER bytes the written range is handed to the disk (one hint each,
+    no range twice, none for a small blob), and the blob reads back the same."""
+    hints: list[tuple[int, int]] = []
+    real = os.posix_fadvise
+
+    def recording(fd: int, offset: int, length: int, advice: int) -> None:
+        assert advice == os.POSIX_FADV_DONTNEED
+        hints.append((offset, length))
+        real(fd, offset, length, advice)
+
+    monkeypatch.setattr(os, "posix_fadvise", recording)
+    store = LocalBlobStore(tmp_path / "blobs", segment_size=1 << 20)
+    small = store.writer(key, _new_id())
+    small.write(os.urandom(3 << 20))
+    small.commit()
+    assert hints == []
+    data = os.urandom(local.WRITEBACK_AFTER * 3 + 12345)
+    writer = store.writer(key, blob_id := _new_id())
+    for at in range(0, len(data), 1 << 20):
+        writer.write(data[at : at + (1 << 20)])
+    info = writer.commit()
+    assert len(hints) == 3
+    assert hints[0][0] == HEADER_SIZE
+    assert all(a + n == b for (a, n), (b, _) in itertools.pairwise(hints))
+    assert all(n >= local.WRITEBACK_AFTER for _, n in hints)
+    assert b"".join(store.read(key, blob_id, info.size)) == data
+
+
+def test_writeback_hints_that_fail_change_nothing(
+    store: LocalBlobStore, key: DataKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refusing(fd: int, offset: int, length: int, advice: int) -> None:
+        raise OSError(95, "Operation not supported")
+
+    monkeypatch.setattr(os, "posix_fadvise", refusing)
+    monkeypatch.setattr(local, "WRITEBACK_AFTER", SEG)
+    data = os.urandom(SEG * 5)
+    writer = store.writer(key, blob_id := _new_id())
+    writer.write(data)
+    info = writer.commit()
+    assert b"".join(store.read(key, blob_id, info.size)) == data
 
 
 def test_clean_temp(store: LocalBlobStore, key: DataKey) -> None:
