@@ -15,6 +15,7 @@ data key.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import secrets
 import stat
@@ -83,6 +84,14 @@ def _blob_key(data_key: bytes, blob_id: str, segment_size: int, salt: bytes) -> 
     return AESGCM(hkdf.derive(data_key))
 
 
+@functools.lru_cache(maxsize=4096)
+def _opening_key(data_key: bytes, blob_id: str, segment_size: int, salt: bytes) -> AESGCM:
+    """:func:`_blob_key` of a stored blob, remembered: the same files are read again and
+    again, and for a small one HKDF cost as much as reading and decrypting it. (Writing
+    needs no cache: every blob gets a fresh salt, hence a fresh key.)"""
+    return _blob_key(data_key, blob_id, segment_size, salt)
+
+
 def _nonce(index: int, last: bool) -> bytes:
     # Unique per (key, segment) because every blob has its own key.
     if not 0 <= index <= _MAX_INDEX:
@@ -146,7 +155,7 @@ class SegmentDecryptor:
             raise BlobCorrupt(blob_id, f"bad segment size {segment_size} in header")
         self.segment_size = segment_size
         salt = header[len(MAGIC) + 4 :]
-        self._aead = _blob_key(key, blob_id, segment_size, salt)
+        self._aead = _opening_key(key, blob_id, segment_size, salt)
         self._blob_id = blob_id.encode()
 
     def decrypt(self, index: int, cipher: bytes, last: bool) -> bytes:

@@ -57,6 +57,43 @@ def _check_tenant_id(tenant_id: int) -> int:
     return tenant_id
 
 
+def _segments_of(size: int, seg: int, start: int, end: int) -> tuple[int, int]:
+    """The first and last segment holding ``[start, end)`` of a blob of ``size`` bytes.
+
+    An empty range still names one segment, so that reading an empty blob checks its key
+    and its bytes like any other.
+    """
+    last = segment_count(size, seg) - 1
+    first = min(start // seg, last)
+    return first, (max(first, (end - 1) // seg) if end > start else first)
+
+
+def _plain(
+    file: BinaryIO,
+    decryptor: SegmentDecryptor,
+    blob_id: str,
+    size: int,
+    index: int,
+    start: int,
+    end: int,
+) -> tuple[bytes, ...]:
+    """The plaintext of segment ``index`` within ``[start, end)`` (nothing if none of it is)."""
+    seg = decryptor.segment_size
+    is_last = index == segment_count(size, seg) - 1
+    length = (size - index * seg if is_last else seg) + TAG_SIZE
+    file.seek(HEADER_SIZE + index * (seg + TAG_SIZE))
+    cipher = file.read(length)
+    if len(cipher) != length:
+        raise BlobCorrupt(blob_id, f"segment {index} is short")
+    plain = decryptor.decrypt(index, cipher, is_last)
+    offset = index * seg
+    lo = max(start - offset, 0)
+    hi = min(end - offset, len(plain))
+    if lo >= hi:
+        return ()
+    return (plain if (lo == 0 and hi == len(plain)) else plain[lo:hi],)
+
+
 class LocalBlobWriter:
     """Writes one blob to a temporary file, then commits it into place."""
 
@@ -189,6 +226,7 @@ class LocalBlobStore:
     def __init__(self, root: Path, *, segment_size: int = 1 << 20) -> None:
         check_segment_size(segment_size)
         self.root = Path(root)
+        self._root = os.fspath(self.root)
         self.segment_size = segment_size
         self._temp_dir = self.root / _TEMP_DIR
         make_dirs(self._temp_dir)
@@ -197,8 +235,12 @@ class LocalBlobStore:
         return self.root / str(_check_tenant_id(tenant_id))
 
     def _blob_path(self, tenant_id: int, blob_id: str) -> Path:
+        return Path(self._blob_file(tenant_id, blob_id))
+
+    def _blob_file(self, tenant_id: int, blob_id: str) -> str:
+        """:meth:`_blob_path` as a string: joining Paths cost a small GET 3 %."""
         _check_blob_id(blob_id)
-        return self._tenant_dir(tenant_id) / blob_id[:2] / blob_id
+        return f"{self._root}/{_check_tenant_id(tenant_id)}/{blob_id[:2]}/{blob_id}"
 
     def writer(self, key: DataKey, blob_id: str) -> LocalBlobWriter:
         """Start writing a blob; see :meth:`BlobStore.writer`."""
@@ -208,19 +250,23 @@ class LocalBlobStore:
         self, key: DataKey, blob_id: str, size: int, start: int = 0, end: int | None = None
     ) -> Iterator[bytes]:
         """Plaintext ``[start, end)``; see :meth:`BlobStore.read`."""
-        path = self._blob_path(key.tenant_id, blob_id)
+        path = self._blob_file(key.tenant_id, blob_id)
         if end is None:
             end = size
         if not 0 <= start <= end <= size:
             raise ValueError(f"bad range [{start}, {end}) for a blob of {size} bytes")
         # Check existence, header and length now, so that a caller can answer
         # 404 or 500 before it starts a response; the generator checks again.
-        file, _ = self._open(path, key, blob_id, size)
-        file.close()
+        file, decryptor = self._open(path, key, blob_id, size)
+        with file:
+            first, stop = _segments_of(size, decryptor.segment_size, start, end)
+            if first == stop:
+                # One segment (every small file): read now, in the one open.
+                return iter(_plain(file, decryptor, blob_id, size, first, start, end))
         return self._read(path, key, blob_id, size, start, end)
 
     def _open(
-        self, path: Path, key: DataKey, blob_id: str, size: int
+        self, path: str, key: DataKey, blob_id: str, size: int
     ) -> tuple[BinaryIO, SegmentDecryptor]:
         try:
             file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the caller
@@ -239,30 +285,13 @@ class LocalBlobStore:
         return file, decryptor
 
     def _read(
-        self, path: Path, key: DataKey, blob_id: str, size: int, start: int, end: int
+        self, path: str, key: DataKey, blob_id: str, size: int, start: int, end: int
     ) -> Iterator[bytes]:
         file, decryptor = self._open(path, key, blob_id, size)
         with file:
-            seg = decryptor.segment_size
-            last = segment_count(size, seg) - 1
-            # An empty range still authenticates one segment, so that reading
-            # an empty blob checks its key and its bytes like any other.
-            first = min(start // seg, last)
-            stop = max(first, (end - 1) // seg) if end > start else first
-            file.seek(HEADER_SIZE + first * (seg + TAG_SIZE))
+            first, stop = _segments_of(size, decryptor.segment_size, start, end)
             for index in range(first, stop + 1):
-                is_last = index == last
-                length = (size - index * seg if is_last else seg) + TAG_SIZE
-                cipher = file.read(length)
-                if len(cipher) != length:
-                    raise BlobCorrupt(blob_id, f"segment {index} is short")
-                plain = decryptor.decrypt(index, cipher, is_last)
-                offset = index * seg
-                lo = max(start - offset, 0)
-                hi = min(end - offset, len(plain))
-                if lo >= hi:
-                    continue
-                yield plain if (lo == 0 and hi == len(plain)) else plain[lo:hi]
+                yield from _plain(file, decryptor, blob_id, size, index, start, end)
 
     def delete(self, tenant_id: int, blob_id: str) -> None:
         """Remove a blob if present; not fsynced."""
