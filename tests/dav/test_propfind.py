@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -11,8 +12,10 @@ from sqlalchemy import select, update
 from tests.common import factories
 from tests.common.dav import OC_NS, DavClient, count_queries, make_tree
 from thvc.accounts.services import Principal
+from thvc.dav import propfind
+from thvc.dav.propfind import BODY_MEMO_MIN
 from thvc.files.models import Node, Space, SpaceRole
-from thvc.files.services import new_etag
+from thvc.files.services import LISTING_MEMO_MIN, new_etag
 from thvc.services import Services
 
 GETETAG = "{DAV:}getetag"
@@ -372,3 +375,82 @@ def test_a_listing_asked_again_after_each_change_shows_the_change(tree: DavClien
     tree.request("LOCK", "/docs/a.txt", LOCK_BODY, check=200)
     locked = member()["{DAV:}lockdiscovery"][1]
     assert isinstance(locked, ET.Element) and locked.find("{DAV:}activelock") is not None
+
+
+def test_a_large_listing_asked_again_after_each_change_shows_the_change(
+    dav: DavClient, svc: Services, anna: Principal
+) -> None:
+    """Large listings are remembered whole (entries in the core, the answer in the DAV
+    layer), checked against the rows read each time: any change shows, whether or not it
+    gave the folder a new etag."""
+    n = LISTING_MEMO_MIN + 20
+    assert n > BODY_MEMO_MIN
+    _bulk_children(svc, anna, "/big", n)
+    sizes = [GETETAG, "{DAV:}getcontentlength", "{DAV:}lockdiscovery", DEAD, f"{{{OC_NS}}}fileid"]
+
+    def listing(props: object = "allprop") -> dict[str, dict[str, tuple[int, object]]]:
+        first = dav.propfind("/big/", props, depth="1")
+        again = dav.propfind("/big/", props, depth="1")
+        assert {h: {k: v[0] for k, v in p.items()} for h, p in again.items()} == {
+            h: {k: v[0] for k, v in p.items()} for h, p in first.items()
+        }
+        return again
+
+    f1 = dav.href("/big/f0001")
+    assert len(listing()) == n + 1
+    dav.request("PROPPATCH", "/big/f0001", PROPPATCH_COLOUR, check=207)
+    assert listing()[f1][DEAD] == (200, "blue")
+    assert listing(sizes)[f1][DEAD] == (200, "blue")
+    # A row changed behind the services' back (no etag anywhere changes): still seen.
+    with svc.db.write() as s:
+        s.execute(update(Node).where(Node.name == "f0002").values(size=12345))
+    assert listing()[dav.href("/big/f0002")]["{DAV:}getcontentlength"] == (200, "12345")
+    dav.put("/big/new.txt", b"new", check=201)
+    assert dav.href("/big/new.txt") in listing()
+    dav.move("/big/new.txt", "/big/renamed.txt", check=201)
+    found = listing()
+    assert dav.href("/big/renamed.txt") in found and dav.href("/big/new.txt") not in found
+    dav.delete("/big/renamed.txt")
+    assert dav.href("/big/renamed.txt") not in listing()
+    locked = dav.request("LOCK", "/big/f0003", LOCK_BODY, check=200)
+    held = listing()[dav.href("/big/f0003")]["{DAV:}lockdiscovery"][1]
+    assert isinstance(held, ET.Element) and held.find("{DAV:}activelock") is not None
+    token = locked.headers["Lock-Token"]
+    dav.request("UNLOCK", "/big/f0003", headers={"Lock-Token": token}, check=204)
+    assert listing()[dav.href("/big/f0003")]["{DAV:}lockdiscovery"] == (200, "")
+
+
+def test_large_listings_of_two_users_at_the_same_path_stay_apart(
+    dav: DavClient, dav_ben: DavClient, svc: Services, anna: Principal, ben: Principal
+) -> None:
+    n = LISTING_MEMO_MIN + 5
+    _bulk_children(svc, anna, "/big", n)
+    _bulk_children(svc, ben, "/big", n)
+    ids: dict[str, set[object]] = {}
+    for _ in range(2):
+        for who, client in (("anna", dav), ("ben", dav_ben)):
+            found = client.propfind("/big/", [f"{{{OC_NS}}}fileid"], depth="1")
+            assert all(h.startswith(client.href("/big/")) for h in found)
+            seen = {p[f"{{{OC_NS}}}fileid"][1] for p in found.values()}
+            assert ids.setdefault(who, seen) == seen
+    assert not ids["anna"] & ids["ben"]
+
+
+def test_an_unchanged_large_folder_is_not_rendered_again(
+    dav: DavClient, svc: Services, anna: Principal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _bulk_children(svc, anna, "/big", LISTING_MEMO_MIN + 1)
+    rendered: list[int] = []
+    real = propfind.render
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        rendered.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(propfind, "render", counting)
+    first = dav.request("PROPFIND", "/big/", headers={"Depth": "1"}, check=207).content
+    again = dav.request("PROPFIND", "/big/", headers={"Depth": "1"}, check=207).content
+    assert again == first and len(rendered) == 1
+    dav.put("/big/f0001", b"changed", check=204)
+    changed = dav.request("PROPFIND", "/big/", headers={"Depth": "1"}, check=207).content
+    assert changed != first and len(rendered) == 2

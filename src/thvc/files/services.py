@@ -67,8 +67,14 @@ from thvc.files.models import (
     Version,
 )
 from thvc.files.perms import Perm, describe
+from thvc.memo import Memo
 from thvc.tenants.models import Tenant
 from thvc.tenants.traffic import TrafficMeter
+
+# Listings of at least LISTING_MEMO_MIN children keep their entries for the next time
+# (FileService._children), up to LISTING_MEMO_ENTRIES entries in all (~1 kB each).
+LISTING_MEMO_MIN = 100
+LISTING_MEMO_ENTRIES = 16_384
 
 # A listing of more children than this is described in the thread pool, not on the event
 # loop (thvc.onloop): at ~10 ms of CPU per 1,000 entries, every other request would wait
@@ -202,6 +208,7 @@ _LIVE_NODE = (
     f"SELECT {NODE_COLUMNS} FROM nodes WHERE space_id = ? AND path = ? AND trashed_at IS NULL"
 )
 _IS_DIR = 4  # the index of is_dir in NODE_COLUMNS
+_NAME = 3  # and of name
 # The children of the folder _LIVE_NODE finds (sent with it: one round trip).
 _CHILDREN_OF = (
     f"SELECT {NODE_COLUMNS} FROM nodes WHERE parent_id ="
@@ -315,6 +322,15 @@ class Entry(NamedTuple):
     @property
     def shared_with_me(self) -> bool:
         return self.mount_type is MountKind.SHARED
+
+
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """The entries of a folder's children, and the rows and share types they came from."""
+
+    rows: list[Row]
+    kinds: dict[int, tuple[int, ...]]
+    entries: list[Entry]
 
 
 @dataclass(frozen=True)
@@ -442,6 +458,8 @@ class FileService:
         # Whether the HTTP layer may try small reads on the event loop (thvc.onloop):
         # SQLite and the blob store read local files; PostgreSQL is a round trip away.
         self.reads_on_loop = db.is_sqlite and blobs.reads_on_loop
+        # The entries of large listings, with the rows they were made from (_children).
+        self._listings: Memo[_Listing] = Memo(LISTING_MEMO_ENTRIES)
 
     # -- spaces ------------------------------------------------------------
 
@@ -737,6 +755,25 @@ class FileService:
         the items are, and how they are mounted."""
         return loc.perms, loc.owner or loc.login, loc.mount.kind if loc.mount else MountKind.NONE
 
+    def _children(
+        self, r: Reader, raw: list[Row], loc: Location, kinds: dict[int, tuple[int, ...]]
+    ) -> list[Entry]:
+        """:meth:`_child_entries` of the children's rows as read, remembered for large
+        folders: the same folder is listed again and again (a web page, a client's sync
+        run), and most of the time nothing in it has changed. The entries made last time
+        are used again only if the rows just read and the share types equal the ones they
+        were made from, and ``loc`` is seen the same way: never stale, only not rebuilt.
+        """
+        if len(raw) < LISTING_MEMO_MIN:
+            return self._child_entries([NodeRow.of(r, k) for k in raw], loc, kinds)
+        key = (loc.space_id, loc.path, loc.segments, *self._seen_as(loc))
+        known = self._listings.get(key)
+        if known is not None and known.rows == raw and known.kinds == kinds:
+            return known.entries
+        entries = self._child_entries([NodeRow.of(r, k) for k in raw], loc, kinds)
+        self._listings.put(key, _Listing(raw, kinds, entries), len(raw))
+        return entries
+
     @staticmethod
     def _child_entries(
         rows: list[NodeRow], loc: Location, kinds: dict[int, tuple[int, ...]]
@@ -833,15 +870,14 @@ class FileService:
         raw_kids = kid_rows.get() if kid_rows is not None else []
         if len(raw_kids) > LOOP_LISTING_MAX:
             onloop.check("a large folder")
-        rows = [NodeRow.of(r, k) for k in raw_kids]
-        ids = [node.id, *(n.id for n in rows)]
+        ids = [node.id, *(k[0] for k in raw_kids)]
         with r.batch() as b:
             types = self.grants.share_types(b, ids)
             roots = self._mount_roots(b, loc.mounts) if loc.mounts else None
             dead = self._dead_properties(b, ids) if with_dead else None
             usage = self._usage_of(b, loc.space_id) if with_quota else None
             held = (
-                locks.for_listing(b, loc.space_id, loc.path, [n.name for n in rows])
+                locks.for_listing(b, loc.space_id, loc.path, [k[_NAME] for k in raw_kids])
                 if with_locks
                 else None
             )
@@ -852,7 +888,7 @@ class FileService:
             name=loc.segments[-1] if loc.segments else "",
             share_types=kinds.get(node.id, ()),
         )
-        kids = self._child_entries(rows, loc, kinds)
+        kids = self._children(r, raw_kids, loc, kinds)
         props = dead.get() if dead is not None else {}
         held_now = held.get() if held is not None else {}
         if roots is not None:
