@@ -162,6 +162,12 @@ def markdown(doc: dict[str, Any]) -> str:
         "(for times and memory: the peer's figure divided by ThVC's).",
         "",
     ]
+    if pg_env := doc["meta"].get("pg_env"):
+        settings = ", ".join(f"`{k}={v}`" for k, v in sorted(pg_env.items()))
+        lines[-1:-1] = [
+            f"ThVC (PostgreSQL) runs as README.md's production section describes: {settings} "
+            "(one server process per core; peak RSS and CPU are those of all its processes).",
+        ]
     head = ["workload", "unit", *(LABELS[c] for c in cols), *(f"ThVC ÷ {LABELS[p]}" for p in peers)]
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "|".join(["---", "---"] + ["---:"] * (len(head) - 2)) + "|")

@@ -300,7 +300,7 @@ class Bench:
                     database_url=url,
                     sync_users=users_for(key),
                     db_pid=postmaster_pid(self.cluster),
-                    extra_env=self.thvc_env,
+                    extra_env={**pg_production(), **self.thvc_env},
                 )
             if key == "rclone":
                 return start_rclone(self.root, self.password, sync_users=users_for(key))
@@ -645,6 +645,7 @@ class Bench:
                 f"({m['wrk_seconds']} s), {m['latency_n']} requests for single latency"
             ),
             "runs": self.runs,
+            "pg_env": {**pg_production(), **self.thvc_env},
             "cpu_pressure_some_avg60": {"start": self.pressure_start, "end": cpu_pressure()},
             "settings": m,
             "versions": versions(),
@@ -708,6 +709,12 @@ def _thvc_setting(text: str) -> str:
     if not sep or not name.startswith("THVC_"):
         raise argparse.ArgumentTypeError(f"expected THVC_NAME=VALUE, got {text!r}")
     return text
+
+
+def pg_production() -> dict[str, str]:
+    """The PostgreSQL column runs as README.md's production section says: one server
+    process per core (the embedded SQLite default is one process)."""
+    return {"THVC_WORKERS": str(os.cpu_count() or 1)}
 
 
 def main(argv: list[str] | None = None) -> int:

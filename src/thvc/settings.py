@@ -67,7 +67,11 @@ class Settings(BaseSettings):
     invitation_days: int = Field(default=7, ge=1, le=90)
     # Threads that run requests' blocking work (database, disk, encryption). With
     # PostgreSQL each holds a connection while it works: allow this many and some more.
-    worker_threads: int = Field(default=40, ge=2, le=1000)
+    # Few: every statement of a worker gives up the GIL and takes it back, and with 40
+    # threads wanting it a PostgreSQL poll cost ~4 ms of CPU, half of it in the kernel
+    # switching threads (docs/benchmarks.md §0); the work itself is mostly outside the
+    # GIL or short, and 8 keep both cores of a small machine busy.
+    worker_threads: int = Field(default=8, ge=2, le=1000)
     # Largest XML request body (PROPFIND, PROPPATCH, LOCK).
     max_xml_body: int = Field(default=1 << 20, ge=1024)
     segment_size: int = Field(default=1 << 20, ge=4096, le=16 << 20)

@@ -52,7 +52,7 @@ def _threads_after_startup(settings: Settings) -> int:
 
 def test_the_server_runs_requests_on_as_many_threads_as_configured(settings: Settings) -> None:
     assert _threads_after_startup(_with_threads(settings, 7)) == 7
-    assert _threads_after_startup(settings) == 40  # the default
+    assert _threads_after_startup(settings) == 8  # the default
 
 
 def test_the_database_keeps_a_connection_open_for_each_thread(settings: Settings) -> None:
