@@ -1179,7 +1179,8 @@ class FileService:
 
     @staticmethod
     def _counted(chunks: Iterator[bytes], tenant_id: int, meter: TrafficMeter) -> Iterator[bytes]:
-        """``chunks``, adding what was actually sent (an aborted download counts its part)."""
+        """``chunks``, adding what was taken from it (an aborted download counts its part;
+        the HTTP layer reads one segment ahead of the socket, so up to one more)."""
         sent = 0
         try:
             for chunk in chunks:
