@@ -441,6 +441,29 @@ def test_writeback_hints_that_fail_change_nothing(
     assert b"".join(store.read(key, blob_id, info.size)) == data
 
 
+def test_a_small_blob_is_read_in_the_open_that_checks_it(
+    tmp_path: Path, key: DataKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = LocalBlobStore(tmp_path / "blobs", segment_size=1 << 20)
+    opened: list[str] = []
+    real = LocalBlobStore._open
+
+    def counting(self: LocalBlobStore, *args: object) -> object:
+        opened.append("open")
+        return real(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(LocalBlobStore, "_open", counting)
+    for size, opens in ((5000, 1), (local.EAGER_MAX + 1, 2)):
+        data = os.urandom(size)
+        writer = store.writer(key, blob_id := _new_id())
+        writer.write(data)
+        writer.commit()
+        opened.clear()
+        assert b"".join(store.read(key, blob_id, size)) == data
+        assert b"".join(store.read(key, blob_id, size, 10, 20)) == data[10:20]
+        assert len(opened) == 2 * opens
+
+
 def test_clean_temp(store: LocalBlobStore, key: DataKey) -> None:
     stale = store.writer(key, _new_id())
     stale.write(b"abandoned")
